@@ -1,0 +1,134 @@
+//! Authentication as the UI sees it: the shared [`User`] type and the server functions
+//! that start a login, read the current user, refresh the session and log out.
+//!
+//! This module compiles for both the server and the browser. The server functions'
+//! bodies run only on the server (the browser build calls them over HTTP); everything
+//! that handles tokens or secrets lives in [`server`], which is compiled for the server only.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// The URL prefix under which the refresh-token cookie is sent (`Path=/auth/refresh`).
+/// The refresh server function lives below it so the browser sends that cookie to it.
+pub const REFRESH_PATH: &str = "/auth/refresh";
+
+/// The signed-in person, as shown by the UI. Built from validated token claims;
+/// carries no token.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// `sub`: the provider's user id (`usr_…` at Scalekit).
+    pub id: String,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub name: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub picture: Option<String>,
+    /// `oid`: the organization (`org_…`).
+    pub organization_id: Option<String>,
+    /// `sid`: the provider's session (`ses_…`).
+    pub session_id: Option<String>,
+    /// When the current access token expires (seconds since the Unix epoch).
+    pub access_token_expires_at: i64,
+    /// The same instant, formatted on the server (`2026-11-27 10:20:00 UTC`).
+    pub access_token_expires_at_utc: String,
+}
+
+impl User {
+    /// The best name to greet the person with.
+    pub fn display_name(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.email.as_deref())
+            .unwrap_or(&self.id)
+    }
+}
+
+/// Which hosted page to open.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoginIntent {
+    /// The login page.
+    #[default]
+    Login,
+    /// The sign-up page (`prompt=create`).
+    Signup,
+}
+
+/// Starts a login or sign-up: remembers `state`, `nonce` and the PKCE verifier in a
+/// sealed short-lived cookie, then redirects the browser to the provider's hosted page.
+/// `return_to` (a same-origin path) is where the person lands afterwards.
+#[server(prefix = "/auth", endpoint = "login")]
+pub async fn start_login(
+    #[server(default)] intent: LoginIntent,
+    #[server(default)] return_to: Option<String>,
+) -> Result<(), ServerFnError> {
+    server::functions::start_login(intent, return_to).await
+}
+
+/// The signed-in person, or `None`. Validates the access token locally (cached keys):
+/// no call to the provider.
+#[server(prefix = "/auth", endpoint = "me")]
+pub async fn current_user() -> Result<Option<User>, ServerFnError> {
+    server::functions::current_user().await
+}
+
+/// Refreshes the session with the rotating refresh token and returns the person with
+/// the new expiry, or `None` when the session has ended. Lives under [`REFRESH_PATH`]
+/// because only there does the browser send the refresh-token cookie.
+#[server(prefix = "/auth/refresh", endpoint = "session")]
+pub async fn refresh_session() -> Result<Option<User>, ServerFnError> {
+    server::functions::refresh_session().await
+}
+
+/// Logs out: clears the session cookies and redirects the browser to the provider's
+/// logout URL, which ends the provider's session and comes back to the home page.
+#[server(prefix = "/auth", endpoint = "logout")]
+pub async fn logout() -> Result<(), ServerFnError> {
+    server::functions::logout().await
+}
+
+/// A message for the home page, carried as `/?notice=<code>` so it reads the same with
+/// and without JavaScript. Only these fixed codes exist: no text from the URL is shown.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Notice {
+    /// The identity provider could not be reached to start a login.
+    ProviderUnavailable,
+    /// The session could not be refreshed (expired, revoked or replayed refresh token).
+    SessionEnded,
+}
+
+impl Notice {
+    pub const QUERY_KEY: &'static str = "notice";
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Notice::ProviderUnavailable => "provider_unavailable",
+            Notice::SessionEnded => "session_ended",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        [Notice::ProviderUnavailable, Notice::SessionEnded]
+            .into_iter()
+            .find(|n| n.code() == code)
+    }
+
+    /// What the person reads.
+    pub fn message(self) -> &'static str {
+        match self {
+            Notice::ProviderUnavailable => {
+                "The sign-in service could not be reached. Please try again in a moment."
+            }
+            Notice::SessionEnded => "Your session has ended. Please log in again.",
+        }
+    }
+
+    /// The home-page URL that shows this notice.
+    pub fn home_url(self) -> String {
+        format!("/?{}={}", Self::QUERY_KEY, self.code())
+    }
+}

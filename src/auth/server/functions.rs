@@ -1,0 +1,81 @@
+//! The bodies of the server functions declared in `auth/mod.rs`.
+
+use super::service::{SessionStatus, SharedAuth};
+use crate::auth::{LoginIntent, Notice, User};
+use axum::http::{header, HeaderMap};
+use leptos::prelude::*;
+use tower_cookies::Cookies;
+
+/// The auth service and the request's cookie jar.
+async fn request_context() -> Result<(SharedAuth, Cookies), ServerFnError> {
+    let auth = use_context::<SharedAuth>()
+        .ok_or_else(|| ServerFnError::new("the auth service is not configured"))?;
+    let jar = leptos_axum::extract::<Cookies>()
+        .await
+        .map_err(|e| ServerFnError::new(format!("cookies unavailable: {e}")))?;
+    Ok((auth, jar))
+}
+
+/// Refuses state-changing calls that a browser marks as coming from another site.
+/// SameSite=Lax already keeps our cookies off cross-site POSTs; this also stops a
+/// cross-site page from starting a login or logging someone out.
+async fn reject_cross_site() -> Result<(), ServerFnError> {
+    let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    let site = headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if site == "cross-site" {
+        tracing::warn!(origin = ?headers.get(header::ORIGIN), "cross-site request refused");
+        return Err(ServerFnError::new("cross-site requests are not allowed"));
+    }
+    Ok(())
+}
+
+pub async fn start_login(intent: LoginIntent, return_to: Option<String>) -> Result<(), ServerFnError> {
+    reject_cross_site().await?;
+    let (auth, jar) = request_context().await?;
+    match auth.begin_login(&jar, intent, return_to.as_deref()).await {
+        Ok(url) => leptos_axum::redirect(url.as_str()),
+        Err(err) => {
+            tracing::error!(%err, "cannot start a login");
+            leptos_axum::redirect(&Notice::ProviderUnavailable.home_url());
+        }
+    }
+    Ok(())
+}
+
+pub async fn current_user() -> Result<Option<User>, ServerFnError> {
+    let (auth, jar) = request_context().await?;
+    Ok(match auth.session(&jar).await {
+        SessionStatus::Active(session) => Some(session.user()),
+        SessionStatus::Refreshable | SessionStatus::Anonymous => None,
+    })
+}
+
+pub async fn refresh_session() -> Result<Option<User>, ServerFnError> {
+    reject_cross_site().await?;
+    let (auth, jar) = request_context().await?;
+    match auth.refresh(&jar).await {
+        Ok(session) => Ok(Some(session.user())),
+        Err(super::service::RefreshError::Unavailable(err)) => {
+            tracing::warn!(%err, "refresh failed; the provider is unavailable");
+            Err(ServerFnError::new(
+                "The sign-in service could not be reached. Please try again in a moment.",
+            ))
+        }
+        Err(err) => {
+            tracing::info!(%err, "session not refreshed");
+            Ok(None)
+        }
+    }
+}
+
+pub async fn logout() -> Result<(), ServerFnError> {
+    reject_cross_site().await?;
+    let (auth, jar) = request_context().await?;
+    let destination = auth.logout(&jar).await;
+    tracing::info!("signed out");
+    leptos_axum::redirect(&destination);
+    Ok(())
+}

@@ -1,0 +1,195 @@
+//! The auth endpoints that browsers reach by navigation, and the route guard.
+//!
+//! - `GET /auth/callback`: the provider sends people back here with a code.
+//! - `GET /auth/refresh?return_to=…`: refreshes an expired session (the refresh-token
+//!   cookie is only sent below `/auth/refresh`), then goes back.
+//! - [`guard`]: protected pages render only for a valid session.
+
+use super::{
+    login_state::safe_return_path,
+    service::{CallbackError, CallbackQuery, RefreshError, SessionStatus, SharedAuth},
+};
+use crate::{
+    auth::{Notice, REFRESH_PATH},
+    pages::errors::{error_document, ErrorPage},
+};
+use axum::{
+    extract::{RawQuery, Request, State},
+    http::{header, HeaderValue, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use leptos::config::LeptosOptions;
+use serde::de::DeserializeOwned;
+use tower_cookies::Cookies;
+
+/// What the handlers need.
+#[derive(Clone)]
+pub struct AuthHandlerState {
+    pub auth: SharedAuth,
+    pub options: LeptosOptions,
+}
+
+/// The callback and refresh routes, at the paths from `Leptos.toml`.
+pub fn routes<S: Clone + Send + Sync + 'static>(state: AuthHandlerState) -> Router<S> {
+    let callback_path = state.auth.settings.callback_path.clone();
+    Router::new()
+        .route(&callback_path, get(callback))
+        .route(REFRESH_PATH, get(refresh))
+        .with_state(state)
+}
+
+/// A `303 See Other` to `location`, never cached.
+pub fn see_other(location: &str) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    no_store(response)
+}
+
+fn no_store(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Parses a query string leniently: anything malformed reads as an empty query, which
+/// the handlers then answer with a clear error page rather than a bare 400.
+fn parse_query<T: DeserializeOwned + Default>(raw: Option<String>) -> T {
+    raw.and_then(|q| serde_urlencoded::from_str(&q).ok())
+        .unwrap_or_default()
+}
+
+fn page(state: &AuthHandlerState, status: u16, page: ErrorPage) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let html = error_document(&state.options, status.as_u16(), &page);
+    let mut response = (status, html).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    no_store(response)
+}
+
+async fn callback(State(state): State<AuthHandlerState>, jar: Cookies, RawQuery(raw): RawQuery) -> Response {
+    let query: CallbackQuery = parse_query(raw);
+    match state.auth.complete_login(&jar, &query).await {
+        Ok(destination) => see_other(&destination),
+        Err(err) => {
+            tracing::warn!(reason = %err, "login failed at the callback");
+            let status = err.status();
+            page(&state, status, callback_error_page(err))
+        }
+    }
+}
+
+fn callback_error_page(err: CallbackError) -> ErrorPage {
+    match err {
+        CallbackError::Provider { error, description } => ErrorPage {
+            title: "Sign-in was not completed".into(),
+            message: "The identity provider reported a problem with this sign-in.".into(),
+            provider_error: Some((error, description)),
+            retry: Some(("Try again".into(), "/".into())),
+        },
+        CallbackError::LoginState(reason) => ErrorPage {
+            title: "This sign-in has expired".into(),
+            message: format!("We could not finish this sign-in: {reason}. Please start again."),
+            provider_error: None,
+            retry: Some(("Log in again".into(), "/".into())),
+        },
+        CallbackError::MissingCode => ErrorPage {
+            title: "Sign-in was not completed".into(),
+            message: "The identity provider sent you back without a sign-in code.".into(),
+            provider_error: None,
+            retry: Some(("Try again".into(), "/".into())),
+        },
+        CallbackError::Exchange(ref e) if e.is_invalid_grant() => ErrorPage {
+            title: "This sign-in link was already used".into(),
+            message: "Sign-in codes work once and expire after a few minutes. Please log in again.".into(),
+            provider_error: None,
+            retry: Some(("Log in again".into(), "/".into())),
+        },
+        CallbackError::Exchange(_) => ErrorPage {
+            title: "The sign-in service is not answering".into(),
+            message: "We could not complete your sign-in with the identity provider. Please try again in a moment.".into(),
+            provider_error: None,
+            retry: Some(("Try again".into(), "/".into())),
+        },
+        CallbackError::NoIdToken | CallbackError::InvalidTokens(_) => ErrorPage {
+            title: "Sign-in could not be verified".into(),
+            message: "The identity provider's answer did not pass our security checks, so you were not signed in.".into(),
+            provider_error: None,
+            retry: Some(("Try again".into(), "/".into())),
+        },
+    }
+}
+
+#[derive(Default, serde::Deserialize)]
+struct RefreshQuery {
+    return_to: Option<String>,
+}
+
+async fn refresh(State(state): State<AuthHandlerState>, jar: Cookies, RawQuery(raw): RawQuery) -> Response {
+    let query: RefreshQuery = parse_query(raw);
+    let destination = query
+        .return_to
+        .as_deref()
+        .and_then(safe_return_path)
+        .unwrap_or_else(|| state.auth.settings.post_login_path.clone());
+    match state.auth.refresh(&jar).await {
+        Ok(_) => see_other(&destination),
+        Err(RefreshError::Unavailable(err)) => {
+            tracing::warn!(%err, "refresh failed; the provider is unavailable");
+            let retry: String = url::form_urlencoded::Serializer::new(format!("{REFRESH_PATH}?"))
+                .append_pair("return_to", &destination)
+                .finish();
+            page(
+                &state,
+                503,
+                ErrorPage {
+                    title: "The sign-in service is not answering".into(),
+                    message: "We could not renew your session just now. You are still signed in; please try again in a moment.".into(),
+                    provider_error: None,
+                    retry: Some(("Try again".into(), retry)),
+                },
+            )
+        }
+        Err(err) => {
+            tracing::info!(reason = %err, "session not refreshed; signing out locally");
+            state.auth.cookies.clear_session(&jar);
+            see_other(&Notice::SessionEnded.home_url())
+        }
+    }
+}
+
+/// Route guard for the protected prefixes of `Leptos.toml`: renders the page only for a
+/// valid session, sends an expired one through `/auth/refresh` first, and everyone else
+/// to the home page. Protected pages are never cached.
+pub async fn guard(State(auth): State<SharedAuth>, jar: Cookies, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if !auth.settings.is_protected(path) {
+        return next.run(request).await;
+    }
+    match auth.session(&jar).await {
+        SessionStatus::Active(session) => {
+            request.extensions_mut().insert(*session);
+            no_store(next.run(request).await)
+        }
+        SessionStatus::Refreshable => {
+            let here = request
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str().to_string())
+                .unwrap_or_else(|| "/".into());
+            let location: String = url::form_urlencoded::Serializer::new(format!("{REFRESH_PATH}?"))
+                .append_pair("return_to", &here)
+                .finish();
+            see_other(&location)
+        }
+        SessionStatus::Anonymous => see_other("/"),
+    }
+}

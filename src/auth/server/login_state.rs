@@ -1,0 +1,199 @@
+//! The state of a login in progress, kept in the browser between "Log in" and the
+//! callback: `state` (CSRF), `nonce` (ID-token replay), the PKCE verifier and where to
+//! go afterwards. It travels in the sealed `sk_login` cookie (see `cookies.rs`), so it
+//! survives the cross-site redirect back without any server memory: the login may start
+//! on one instance and finish on another.
+
+use crate::oidc::{authorize::random_token, validate::constant_time_eq, Pkce};
+
+/// One login in progress. Not `Serialize`: it has its own compact encoding, only ever
+/// stored sealed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginState {
+    pub state: String,
+    pub nonce: String,
+    pub code_verifier: String,
+    /// A validated same-origin path (see [`safe_return_path`]).
+    pub return_to: String,
+    /// Seconds since the Unix epoch.
+    pub issued_at: i64,
+}
+
+/// Why a callback does not belong to the login in progress.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum LoginStateError {
+    #[error("no login is in progress in this browser (the login cookie is missing, expired or was already used)")]
+    Missing,
+    #[error("the callback's state does not match the login in progress")]
+    StateMismatch,
+    #[error("the login took too long")]
+    Expired,
+}
+
+const VERSION: &str = "v1";
+
+impl LoginState {
+    /// A new login with fresh `state`, `nonce` and PKCE verifier.
+    pub fn begin(return_to: String, now: i64) -> (Self, Pkce) {
+        let pkce = Pkce::generate();
+        let state = LoginState {
+            state: random_token(),
+            nonce: random_token(),
+            code_verifier: pkce.verifier.clone(),
+            return_to,
+            issued_at: now,
+        };
+        (state, pkce)
+    }
+
+    /// The cookie value (sealed by the cookie policy afterwards).
+    pub fn encode(&self) -> String {
+        let return_to: String = url::form_urlencoded::byte_serialize(self.return_to.as_bytes()).collect();
+        format!(
+            "{VERSION} {} {} {} {} {return_to}",
+            self.state, self.nonce, self.code_verifier, self.issued_at
+        )
+    }
+
+    /// Parses a cookie value written by [`encode`](Self::encode).
+    pub fn decode(value: &str) -> Option<Self> {
+        let mut parts = value.split(' ');
+        if parts.next()? != VERSION {
+            return None;
+        }
+        let state = parts.next()?.to_string();
+        let nonce = parts.next()?.to_string();
+        let code_verifier = parts.next()?.to_string();
+        let issued_at = parts.next()?.parse().ok()?;
+        let return_to: String = url::form_urlencoded::parse(format!("r={}", parts.next()?).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())?;
+        if parts.next().is_some() || [&state, &nonce, &code_verifier].iter().any(|s| s.is_empty()) {
+            return None;
+        }
+        Some(LoginState {
+            state,
+            nonce,
+            code_verifier,
+            return_to: safe_return_path(&return_to)?,
+            issued_at,
+        })
+    }
+
+    /// Checks that a callback's `state` belongs to this login and that it is recent.
+    pub fn verify(&self, callback_state: &str, now: i64, ttl_secs: u64) -> Result<(), LoginStateError> {
+        if !constant_time_eq(callback_state.as_bytes(), self.state.as_bytes()) {
+            return Err(LoginStateError::StateMismatch);
+        }
+        if now.saturating_sub(self.issued_at) > ttl_secs as i64 || self.issued_at > now + 60 {
+            return Err(LoginStateError::Expired);
+        }
+        Ok(())
+    }
+}
+
+/// Accepts `raw` as a place to go after login only if it is a path on this site.
+///
+/// Refuses absolute URLs, scheme-relative `//host`, backslash tricks (`/\host`, which
+/// browsers treat as `//host`), encoded variants (`%2F%2Fhost`), control characters and
+/// anything over 2 KiB. Returns the path with its query, without fragment.
+pub fn safe_return_path(raw: &str) -> Option<String> {
+    if raw.is_empty() || raw.len() > 2048 || !raw.starts_with('/') {
+        return None;
+    }
+    if raw.chars().any(|c| c.is_control() || c == '\\' || c.is_whitespace()) {
+        return None;
+    }
+    let decoded: String = percent_decode(raw);
+    if decoded.starts_with("//") || decoded.contains('\\') || decoded.chars().any(char::is_control) {
+        return None;
+    }
+    if raw.starts_with("//") {
+        return None;
+    }
+    let base = url::Url::parse("http://app.invalid/").ok()?;
+    let joined = base.join(raw).ok()?;
+    if joined.origin() != base.origin() {
+        return None;
+    }
+    let mut path = joined.path().to_string();
+    if let Some(query) = joined.query() {
+        path.push('?');
+        path.push_str(query);
+    }
+    Some(path)
+}
+
+fn percent_decode(raw: &str) -> String {
+    // Decode repeatedly so double-encoded tricks (%252F) are seen too.
+    let mut current = raw.to_string();
+    for _ in 0..3 {
+        let next: String = url::form_urlencoded::parse(format!("x={}", current.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if next == current {
+            break;
+        }
+        current = next;
+    }
+    current
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_its_encoding() {
+        let (state, pkce) = LoginState::begin("/dashboard/profile?tab=a%20b".into(), 1_000);
+        assert_eq!(state.code_verifier, pkce.verifier);
+        let decoded = LoginState::decode(&state.encode()).unwrap();
+        assert_eq!(decoded.return_to, "/dashboard/profile?tab=a%20b");
+        assert_eq!(decoded.state, state.state);
+        assert_eq!(decoded.nonce, state.nonce);
+        assert_eq!(decoded.issued_at, 1_000);
+    }
+
+    #[test]
+    fn garbage_does_not_decode() {
+        for value in ["", "v1", "v2 a b c 1 %2F", "v1 a b c notanumber %2F", "v1 a b c 1 %2F extra", "v1 a b c 1 https%3A%2F%2Fevil.example"] {
+            assert_eq!(LoginState::decode(value), None, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn state_must_match_and_be_recent() {
+        let (state, _) = LoginState::begin("/".into(), 1_000);
+        assert_eq!(state.verify(&state.state, 1_100, 600), Ok(()));
+        assert_eq!(state.verify("forged", 1_100, 600), Err(LoginStateError::StateMismatch));
+        assert_eq!(state.verify("", 1_100, 600), Err(LoginStateError::StateMismatch));
+        assert_eq!(state.verify(&state.state, 1_601, 600), Err(LoginStateError::Expired));
+    }
+
+    #[test]
+    fn return_paths_stay_on_this_site() {
+        for good in ["/", "/dashboard/profile", "/a?b=c", "/caf%C3%A9"] {
+            assert!(safe_return_path(good).is_some(), "{good}");
+        }
+        assert_eq!(safe_return_path("/a?b=c#frag").as_deref(), Some("/a?b=c"));
+        for bad in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "\\\\evil.example",
+            "%2F%2Fevil.example",
+            "/%2F/evil.example",
+            "/%252F%252Fevil.example",
+            "/%5Cevil.example",
+            "javascript:alert(1)",
+            "/\tevil",
+            "/a\nb",
+            "",
+            "dashboard",
+        ] {
+            assert_eq!(safe_return_path(bad), None, "{bad}");
+        }
+        assert_eq!(safe_return_path(&format!("/{}", "a".repeat(3000))), None);
+    }
+}

@@ -1,0 +1,11 @@
+//! Server-only authentication: the session logic ([`service`]), the cookie policy
+//! ([`cookies`]), the login state ([`login_state`]), the HTTP endpoints and route guard
+//! ([`handlers`]) and the bodies of the server functions ([`functions`]).
+
+pub mod cookies;
+pub mod functions;
+pub mod handlers;
+pub mod login_state;
+pub mod service;
+
+pub use service::{AuthService, SharedAuth};

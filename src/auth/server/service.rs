@@ -1,0 +1,345 @@
+//! [`AuthService`]: the app's session logic on top of the OIDC client and the cookie
+//! policy. Axum handlers, the route guard and the server functions all go through it.
+
+use super::{
+    cookies::CookiePolicy,
+    login_state::{safe_return_path, LoginState, LoginStateError},
+};
+use crate::{
+    auth::{LoginIntent, User},
+    oidc::{AccessTokenClaims, AuthorizationOptions, IdTokenClaims, OidcClient, OidcError, Prompt, TokenSet},
+    settings::AuthSettings,
+};
+use std::sync::Arc;
+use tower_cookies::Cookies;
+use url::Url;
+
+/// Shared handle to the auth service (cheap to clone).
+pub type SharedAuth = Arc<AuthService>;
+
+/// Session logic: starting logins, finishing them, reading, refreshing and ending sessions.
+pub struct AuthService {
+    pub oidc: OidcClient,
+    pub cookies: CookiePolicy,
+    pub settings: AuthSettings,
+}
+
+/// A valid session, as found on a request.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub access: AccessTokenClaims,
+    pub profile: Option<IdTokenClaims>,
+}
+
+impl Session {
+    /// The person, as the UI sees it.
+    pub fn user(&self) -> User {
+        let profile = self.profile.as_ref();
+        User {
+            id: self.access.sub.clone(),
+            email: profile.and_then(|p| p.email.clone()),
+            email_verified: profile.and_then(|p| p.email_verified),
+            name: profile.and_then(|p| p.name.clone()),
+            given_name: profile.and_then(|p| p.given_name.clone()),
+            family_name: profile.and_then(|p| p.family_name.clone()),
+            picture: profile.and_then(|p| p.picture.clone()),
+            organization_id: self.access.oid.clone().or_else(|| profile.and_then(|p| p.oid.clone())),
+            session_id: self.access.sid.clone().or_else(|| profile.and_then(|p| p.sid.clone())),
+            access_token_expires_at: self.access.exp,
+            access_token_expires_at_utc: format_utc(self.access.exp),
+        }
+    }
+}
+
+/// What a request carries.
+#[derive(Clone, Debug)]
+pub enum SessionStatus {
+    /// A valid access token.
+    Active(Box<Session>),
+    /// No valid access token, but a session marker: refreshing may restore the session.
+    Refreshable,
+    /// Not signed in.
+    Anonymous,
+}
+
+/// Why the callback could not sign the person in. Each maps to a status and a message.
+#[derive(Debug, thiserror::Error)]
+pub enum CallbackError {
+    #[error("the identity provider reported an error: {error}")]
+    Provider {
+        error: String,
+        description: Option<String>,
+    },
+    #[error(transparent)]
+    LoginState(#[from] LoginStateError),
+    #[error("the callback has no authorization code")]
+    MissingCode,
+    #[error("the code exchange failed: {0}")]
+    Exchange(OidcError),
+    #[error("the provider returned no ID token (is `openid` in the scopes?)")]
+    NoIdToken,
+    #[error("the provider's tokens were rejected: {0}")]
+    InvalidTokens(OidcError),
+}
+
+impl CallbackError {
+    /// The HTTP status of the error page.
+    pub fn status(&self) -> u16 {
+        match self {
+            CallbackError::Provider { .. } => 401,
+            CallbackError::LoginState(_) | CallbackError::MissingCode => 400,
+            CallbackError::Exchange(e) if e.is_invalid_grant() => 400,
+            CallbackError::Exchange(OidcError::Timeout(_)) => 504,
+            CallbackError::Exchange(_) => 502,
+            CallbackError::NoIdToken | CallbackError::InvalidTokens(_) => 401,
+        }
+    }
+}
+
+/// Why a refresh did not produce a session.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    #[error("there is no refresh token")]
+    NoRefreshToken,
+    #[error("the session has ended: {0}")]
+    Ended(OidcError),
+    #[error("the refreshed tokens were rejected: {0}")]
+    InvalidTokens(OidcError),
+    #[error("the refreshed ID token names another user or issuer")]
+    IdentityChanged,
+    #[error("the identity provider is unavailable: {0}")]
+    Unavailable(OidcError),
+}
+
+/// The query of `GET /auth/callback`.
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct CallbackQuery {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+pub fn now() -> i64 {
+    jsonwebtoken::get_current_timestamp() as i64
+}
+
+impl AuthService {
+    /// Starts a login: stores the login state cookie and returns the provider URL.
+    pub async fn begin_login(
+        &self,
+        jar: &Cookies,
+        intent: LoginIntent,
+        return_to: Option<&str>,
+    ) -> Result<Url, OidcError> {
+        let return_to = return_to
+            .and_then(safe_return_path)
+            .unwrap_or_else(|| self.settings.post_login_path.clone());
+        let (login, pkce) = LoginState::begin(return_to, now());
+        let options = AuthorizationOptions {
+            prompt: match intent {
+                LoginIntent::Login => None,
+                LoginIntent::Signup => Some(Prompt::Create),
+            },
+            ..Default::default()
+        };
+        let url = self
+            .oidc
+            .authorization_url(&login.state, &login.nonce, &pkce.challenge, &options)
+            .await?;
+        self.cookies.set_login_state(jar, login.encode());
+        Ok(url)
+    }
+
+    /// Finishes a login at the callback: checks the login state, exchanges the code,
+    /// validates the tokens and stores the session. Returns where to go next.
+    pub async fn complete_login(&self, jar: &Cookies, query: &CallbackQuery) -> Result<String, CallbackError> {
+        // The login state is consumed whatever happens next: it is single-use.
+        let login = self.cookies.take_login_state(jar).and_then(|v| LoginState::decode(&v));
+        if let Some(error) = &query.error {
+            return Err(CallbackError::Provider {
+                error: error.clone(),
+                description: query.error_description.clone(),
+            });
+        }
+        let login = login.ok_or(LoginStateError::Missing)?;
+        login.verify(query.state.as_deref().unwrap_or(""), now(), self.settings.login_state_ttl_secs)?;
+        let code = query.code.as_deref().filter(|c| !c.is_empty()).ok_or(CallbackError::MissingCode)?;
+
+        let tokens = self
+            .oidc
+            .exchange_code(code, &login.code_verifier)
+            .await
+            .map_err(CallbackError::Exchange)?;
+        let id_token = tokens.id_token.as_deref().ok_or(CallbackError::NoIdToken)?;
+        let profile = self
+            .oidc
+            .validate_id_token(id_token, Some(&login.nonce))
+            .await
+            .map_err(CallbackError::InvalidTokens)?;
+        let access = self
+            .oidc
+            .validate_access_token(&tokens.access_token)
+            .await
+            .map_err(CallbackError::InvalidTokens)?;
+        if access.sub != profile.sub {
+            return Err(CallbackError::InvalidTokens(OidcError::Malformed {
+                endpoint: "token".into(),
+                message: "the access token and the ID token name different users".into(),
+            }));
+        }
+        self.store(jar, &tokens, &access);
+        tracing::info!(sub = %profile.sub, "signed in");
+        Ok(login.return_to)
+    }
+
+    fn store(&self, jar: &Cookies, tokens: &TokenSet, access: &AccessTokenClaims) {
+        let expires_in = tokens
+            .expires_in
+            .unwrap_or_else(|| access.exp.saturating_sub(now()).max(0) as u64);
+        self.cookies.set_session(
+            jar,
+            &tokens.access_token,
+            expires_in,
+            tokens.refresh_token.as_deref(),
+            tokens.id_token.as_deref(),
+        );
+    }
+
+    /// Reads the session from the request's cookies. Makes no call to the provider
+    /// while its keys are cached.
+    pub async fn session(&self, jar: &Cookies) -> SessionStatus {
+        let Some(token) = self.cookies.access_token(jar) else {
+            return self.without_access_token(jar);
+        };
+        match self.oidc.validate_access_token(&token).await {
+            Ok(access) => {
+                let profile = self.profile(jar);
+                if profile.as_ref().is_some_and(|p| p.sub != access.sub) {
+                    tracing::warn!("session cookies name different users; ignoring the session");
+                    return SessionStatus::Anonymous;
+                }
+                SessionStatus::Active(Box::new(Session { access, profile }))
+            }
+            Err(err) => {
+                tracing::debug!(%err, "access token not accepted");
+                self.without_access_token(jar)
+            }
+        }
+    }
+
+    fn without_access_token(&self, jar: &Cookies) -> SessionStatus {
+        if self.cookies.has_session_marker(jar) {
+            SessionStatus::Refreshable
+        } else {
+            SessionStatus::Anonymous
+        }
+    }
+
+    /// The profile claims of the ID token stored at login or refresh.
+    ///
+    /// The ID token was fully validated (signature, issuer, audience, nonce) before we
+    /// sealed it into the cookie, and the seal is authenticated encryption under our key,
+    /// so reading its claims back needs no second signature check, and keeps working after
+    /// the ID token's own short `exp`.
+    fn profile(&self, jar: &Cookies) -> Option<IdTokenClaims> {
+        let token = self.cookies.id_token(jar)?;
+        jsonwebtoken::dangerous::insecure_decode_claims::<IdTokenClaims>(&token).ok()
+    }
+
+    /// Refreshes the session with the refresh token cookie (only sent below
+    /// `/auth/refresh`), stores the rotated tokens and returns the new session.
+    /// When the provider says the grant is dead, the session cookies are cleared.
+    pub async fn refresh(&self, jar: &Cookies) -> Result<Session, RefreshError> {
+        let refresh_token = self.cookies.refresh_token(jar).ok_or(RefreshError::NoRefreshToken)?;
+        let previous = self.profile(jar);
+        let tokens = match self.oidc.refresh(&refresh_token).await {
+            Ok(tokens) => tokens,
+            Err(err) if err.is_invalid_grant() => {
+                self.cookies.clear_session(jar);
+                return Err(RefreshError::Ended(err));
+            }
+            Err(err) => return Err(RefreshError::Unavailable(err)),
+        };
+        let access = self
+            .oidc
+            .validate_access_token(&tokens.access_token)
+            .await
+            .map_err(RefreshError::InvalidTokens)?;
+        let profile = match tokens.id_token.as_deref() {
+            Some(id_token) => {
+                let claims = self
+                    .oidc
+                    .validate_id_token(id_token, None)
+                    .await
+                    .map_err(RefreshError::InvalidTokens)?;
+                // OIDC Core 12.2: a refreshed ID token must name the same person and issuer.
+                if let Some(previous) = &previous {
+                    if previous.sub != claims.sub || previous.iss != claims.iss {
+                        self.cookies.clear_session(jar);
+                        return Err(RefreshError::IdentityChanged);
+                    }
+                }
+                Some(claims)
+            }
+            None => previous,
+        };
+        if profile.as_ref().is_some_and(|p| p.sub != access.sub) {
+            self.cookies.clear_session(jar);
+            return Err(RefreshError::IdentityChanged);
+        }
+        self.store(jar, &tokens, &access);
+        tracing::info!(sub = %access.sub, "session refreshed");
+        Ok(Session { access, profile })
+    }
+
+    /// Ends the session here and returns where to send the browser: the provider's
+    /// logout URL, or our own post-logout page if the provider cannot be reached (the
+    /// local session is gone either way).
+    pub async fn logout(&self, jar: &Cookies) -> String {
+        let id_token = self.cookies.id_token(jar);
+        self.cookies.clear_session(jar);
+        let state = crate::oidc::authorize::random_token();
+        match self.oidc.logout_url(id_token.as_deref(), &state).await {
+            Ok(url) => url.to_string(),
+            Err(err) => {
+                tracing::warn!(%err, "provider logout URL unavailable; logging out locally");
+                self.settings.post_logout_path.clone()
+            }
+        }
+    }
+}
+
+/// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn format_utc(unix: i64) -> String {
+    use time::{format_description::well_known::Rfc3339, OffsetDateTime};
+    match OffsetDateTime::from_unix_timestamp(unix) {
+        Ok(t) => t
+            .format(&Rfc3339)
+            .map(|s| s.replacen('T', " ", 1).replace('Z', " UTC"))
+            .unwrap_or_else(|_| unix.to_string()),
+        Err(_) => unix.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_utc_times() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(format_utc(1_795_774_800), "2026-11-27 10:20:00 UTC");
+    }
+
+    #[test]
+    fn callback_errors_map_to_statuses() {
+        let provider = CallbackError::Provider { error: "access_denied".into(), description: None };
+        assert_eq!(provider.status(), 401);
+        assert_eq!(CallbackError::from(LoginStateError::StateMismatch).status(), 400);
+        assert_eq!(CallbackError::Exchange(OidcError::Timeout("t".into())).status(), 504);
+        assert_eq!(CallbackError::Exchange(OidcError::Unreachable("x".into())).status(), 502);
+        let replayed = OidcError::Refused { error: "invalid_grant".into(), description: None };
+        assert_eq!(CallbackError::Exchange(replayed).status(), 400);
+    }
+}

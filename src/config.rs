@@ -1,0 +1,239 @@
+//! Configuration from the environment (and `.env`): which provider, where the app lives,
+//! and the key that seals cookies. Mistakes stop the server at start-up with one line
+//! naming the variable, what is wrong and an example of a good value.
+
+use url::Url;
+
+/// Credentials of a real Scalekit environment (or any OpenID provider).
+#[derive(Clone, Debug)]
+pub struct ProviderCredentials {
+    pub environment_url: Url,
+    pub client_id: String,
+    pub client_secret: crate::oidc::ClientSecret,
+}
+
+/// Everything the server reads from its environment.
+#[derive(Clone, Debug)]
+pub struct EnvConfig {
+    /// `APP_URL`: the origin people browse the app at (default `http://localhost:3000`).
+    pub app_url: Url,
+    /// `SCALEKIT_*`; `None` means "use the built-in development identity provider".
+    pub provider: Option<ProviderCredentials>,
+    /// `SESSION_SECRET`: the key material that seals cookies.
+    pub session_secret: Option<SessionSecret>,
+}
+
+/// The secret that seals cookies; never printed.
+#[derive(Clone)]
+pub struct SessionSecret(String);
+
+impl SessionSecret {
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for SessionSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionSecret(…)")
+    }
+}
+
+/// The minimum length of `SESSION_SECRET`.
+pub const MIN_SESSION_SECRET_LEN: usize = 32;
+
+/// A configuration mistake, phrased for the person starting the server.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{var} {problem} (for example {example})")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+    pub example: &'static str,
+}
+
+const PROVIDER_VARS: [(&str, &str); 3] = [
+    ("SCALEKIT_ENVIRONMENT_URL", "https://your-env.scalekit.dev"),
+    ("SCALEKIT_CLIENT_ID", "skc_12345678901234567"),
+    ("SCALEKIT_CLIENT_SECRET", "test_abcdefghijklmnopqrstuvwxyz"),
+];
+
+impl EnvConfig {
+    /// Reads the process environment, after loading `.env` if there is one.
+    pub fn from_process_env() -> Result<Self, ConfigError> {
+        // A missing .env is normal; a malformed one is reported by the variables it lacks.
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads variables through `get`; empty values count as unset.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+
+        let app_url = match get("APP_URL") {
+            None => Url::parse("http://localhost:3000").expect("the default APP_URL is valid"),
+            Some(raw) => parse_app_url(&raw)?,
+        };
+
+        let values: Vec<Option<String>> = PROVIDER_VARS.iter().map(|(name, _)| get(name)).collect();
+        let provider = if values.iter().all(Option::is_none) {
+            None
+        } else {
+            if let Some(((var, example), _)) = PROVIDER_VARS.iter().zip(&values).find(|(_, v)| v.is_none()) {
+                return Err(ConfigError {
+                    var,
+                    problem: "is not set, but the other SCALEKIT_* variables are: set all three, or none to use the built-in provider".into(),
+                    example,
+                });
+            }
+            let [url, id, secret] = [&values[0], &values[1], &values[2]].map(|v| v.clone().unwrap_or_default());
+            Some(ProviderCredentials {
+                environment_url: parse_environment_url(&url)?,
+                client_id: id,
+                client_secret: crate::oidc::ClientSecret::new(secret),
+            })
+        };
+
+        let session_secret = match get("SESSION_SECRET") {
+            Some(secret) if secret.len() < MIN_SESSION_SECRET_LEN => {
+                return Err(ConfigError {
+                    var: "SESSION_SECRET",
+                    problem: format!("is {} characters long; it needs at least {MIN_SESSION_SECRET_LEN}", secret.len()),
+                    example: "the output of `openssl rand -base64 48`",
+                })
+            }
+            Some(secret) => Some(SessionSecret(secret)),
+            None if provider.is_some() => {
+                return Err(ConfigError {
+                    var: "SESSION_SECRET",
+                    problem: "is required with a real identity provider (it seals the session cookies)".into(),
+                    example: "the output of `openssl rand -base64 48`",
+                })
+            }
+            None => None,
+        };
+
+        Ok(EnvConfig {
+            app_url,
+            provider,
+            session_secret,
+        })
+    }
+}
+
+fn parse_app_url(raw: &str) -> Result<Url, ConfigError> {
+    let bad = |problem: String| ConfigError {
+        var: "APP_URL",
+        problem,
+        example: "http://localhost:3000",
+    };
+    let url = Url::parse(raw).map_err(|e| bad(format!("{raw:?} is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(bad(format!("{raw:?} must be an http(s) URL with a host")));
+    }
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(format!("{raw:?} must be an origin only, without path, query or fragment")));
+    }
+    Ok(url)
+}
+
+fn parse_environment_url(raw: &str) -> Result<Url, ConfigError> {
+    let bad = |problem: String| ConfigError {
+        var: "SCALEKIT_ENVIRONMENT_URL",
+        problem,
+        example: "https://your-env.scalekit.dev",
+    };
+    let url = Url::parse(raw).map_err(|e| bad(format!("{raw:?} is not a URL ({e})")))?;
+    let loopback = matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+        return Err(bad(format!("{raw:?} must use https")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(format!("{raw:?} must not have a query or fragment")));
+    }
+    Ok(url)
+}
+
+impl EnvConfig {
+    /// The absolute URL of a path of this app, e.g. the OAuth redirect URI.
+    pub fn app_url_for(&self, path: &str) -> String {
+        format!("{}{}", self.app_url.as_str().trim_end_matches('/'), path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(vars: &[(&str, &str)]) -> Result<EnvConfig, ConfigError> {
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        EnvConfig::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn nothing_set_means_built_in_provider_on_localhost() {
+        let config = lookup(&[]).unwrap();
+        assert!(config.provider.is_none());
+        assert_eq!(config.app_url.as_str(), "http://localhost:3000/");
+        assert_eq!(config.app_url_for("/auth/callback"), "http://localhost:3000/auth/callback");
+    }
+
+    #[test]
+    fn all_three_scalekit_variables_select_the_real_provider() {
+        let config = lookup(&[
+            ("SCALEKIT_ENVIRONMENT_URL", "https://acme.scalekit.dev"),
+            ("SCALEKIT_CLIENT_ID", "skc_1"),
+            ("SCALEKIT_CLIENT_SECRET", "s3cret"),
+            ("SESSION_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("APP_URL", "https://app.example"),
+        ])
+        .unwrap();
+        let provider = config.provider.clone().unwrap();
+        assert_eq!(provider.client_id, "skc_1");
+        assert!(!format!("{provider:?}").contains("s3cret"));
+        assert_eq!(config.app_url_for("/"), "https://app.example/");
+    }
+
+    #[test]
+    fn partial_configuration_names_the_missing_variable() {
+        let err = lookup(&[
+            ("SCALEKIT_ENVIRONMENT_URL", "https://acme.scalekit.dev"),
+            ("SCALEKIT_CLIENT_ID", "skc_1"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.var, "SCALEKIT_CLIENT_SECRET");
+        assert!(err.to_string().starts_with("SCALEKIT_CLIENT_SECRET is not set"));
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        let full = |url: &'static str| {
+            lookup(&[
+                ("SCALEKIT_ENVIRONMENT_URL", url),
+                ("SCALEKIT_CLIENT_ID", "skc_1"),
+                ("SCALEKIT_CLIENT_SECRET", "s"),
+                ("SESSION_SECRET", "0123456789abcdef0123456789abcdef"),
+            ])
+        };
+        assert_eq!(full("not a url").unwrap_err().var, "SCALEKIT_ENVIRONMENT_URL");
+        assert_eq!(full("http://acme.scalekit.dev").unwrap_err().var, "SCALEKIT_ENVIRONMENT_URL");
+        assert!(full("http://127.0.0.1:9000").is_ok(), "plain http is fine on loopback");
+        assert_eq!(lookup(&[("APP_URL", "localhost:3000")]).unwrap_err().var, "APP_URL");
+        assert_eq!(lookup(&[("APP_URL", "http://x.example/app")]).unwrap_err().var, "APP_URL");
+    }
+
+    #[test]
+    fn session_secret_rules() {
+        assert_eq!(lookup(&[("SESSION_SECRET", "short")]).unwrap_err().var, "SESSION_SECRET");
+        let err = lookup(&[
+            ("SCALEKIT_ENVIRONMENT_URL", "https://acme.scalekit.dev"),
+            ("SCALEKIT_CLIENT_ID", "skc_1"),
+            ("SCALEKIT_CLIENT_SECRET", "s"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.var, "SESSION_SECRET");
+        let config = lookup(&[("SESSION_SECRET", "0123456789abcdef0123456789abcdef")]).unwrap();
+        assert!(!format!("{config:?}").contains("0123456789abcdef"));
+    }
+}

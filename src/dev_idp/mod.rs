@@ -1,0 +1,89 @@
+//! The built-in development identity provider.
+//!
+//! When no `SCALEKIT_*` variables are set, the server starts this provider on its own
+//! listener (by default `http://127.0.0.1:3100`: another *site* than the app on
+//! `localhost`, exactly like a real provider), so a newcomer gets a working login with no
+//! account and no network. It speaks the same protocol as Scalekit and as any standard
+//! OpenID provider: discovery, a hosted login/sign-up page, the token endpoint
+//! (authorization code with PKCE, rotating refresh tokens), an RS256 key set and RP-initiated
+//! logout. The app talks to it through the same OIDC client it uses for Scalekit; nothing
+//! else in the app knows it exists, so deleting this folder (and its call in `server.rs`)
+//! removes it.
+//!
+//! Everything lives in memory and is lost on restart. It is not for production.
+
+mod keys;
+mod pages;
+mod routes;
+mod store;
+mod tokens;
+
+use crate::{oidc::ClientSecret, settings::DevIdpSettings};
+use std::{net::SocketAddr, sync::Arc};
+use tokio::net::TcpListener;
+use url::Url;
+
+pub use store::Counters;
+
+/// The app's registration with the provider: where it may send people back.
+#[derive(Clone, Debug)]
+pub struct Registration {
+    /// Exact redirect URIs allowed at `/oauth/authorize`.
+    pub redirect_uris: Vec<String>,
+    /// Exact URIs allowed as `post_logout_redirect_uri`.
+    pub post_logout_redirect_uris: Vec<String>,
+}
+
+/// A running built-in provider.
+pub struct DevIdp {
+    /// The issuer, e.g. `http://127.0.0.1:3100` (use as the environment URL).
+    pub issuer: Url,
+    pub addr: SocketAddr,
+    pub client_id: String,
+    pub client_secret: ClientSecret,
+    state: Arc<store::IdpState>,
+}
+
+impl DevIdp {
+    /// Binds `settings.addr` (port 0 picks a free port) and serves in the background.
+    pub async fn start(settings: &DevIdpSettings, registration: Registration) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(settings.addr).await?;
+        Self::serve(listener, settings, registration).await
+    }
+
+    /// Serves on an already bound listener.
+    pub async fn serve(
+        listener: TcpListener,
+        settings: &DevIdpSettings,
+        registration: Registration,
+    ) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let issuer = Url::parse(&format!("http://{addr}"))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        let client_secret = crate::oidc::authorize::random_token();
+        let state = Arc::new(store::IdpState::new(
+            settings,
+            registration,
+            issuer.as_str().trim_end_matches('/').to_string(),
+            client_secret.clone(),
+        )?);
+        let app = routes::router(state.clone());
+        tokio::spawn(async move {
+            if let Err(err) = axum::serve(listener, app).await {
+                tracing::error!(%err, "the built-in identity provider stopped");
+            }
+        });
+        Ok(DevIdp {
+            issuer,
+            addr,
+            client_id: settings.client_id.clone(),
+            client_secret: ClientSecret::new(client_secret),
+            state,
+        })
+    }
+
+    /// How many requests each endpoint has served (for tests and benchmarks).
+    pub fn counters(&self) -> &Counters {
+        &self.state.counters
+    }
+}

@@ -1,0 +1,214 @@
+//! The provider's memory: people, its own browser sessions, codes and refresh tokens.
+
+use super::{keys::SigningKey, Registration};
+use crate::{oidc::authorize::random_token, settings::DevIdpSettings};
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex, MutexGuard,
+    },
+};
+
+/// Requests served, per endpoint.
+#[derive(Default, Debug)]
+pub struct Counters {
+    pub discovery: AtomicU64,
+    pub authorize: AtomicU64,
+    pub token: AtomicU64,
+    pub jwks: AtomicU64,
+    pub logout: AtomicU64,
+}
+
+impl Counters {
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+    pub(super) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Every request to the provider's back-channel endpoints (what the app calls).
+    pub fn back_channel_total(&self) -> u64 {
+        Self::get(&self.discovery) + Self::get(&self.token) + Self::get(&self.jwks)
+    }
+}
+
+/// A person the provider knows.
+#[derive(Clone, Debug)]
+pub struct Person {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub email_verified: bool,
+    pub organization_id: String,
+}
+
+/// The provider's own session in a browser (its `sid`).
+#[derive(Clone, Debug)]
+pub struct BrowserSession {
+    pub id: String,
+    pub email: String,
+}
+
+/// An issued, not yet used authorization code.
+#[derive(Clone, Debug)]
+pub struct CodeGrant {
+    pub redirect_uri: String,
+    pub email: String,
+    pub session_id: String,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub scope: String,
+    pub expires_at: i64,
+}
+
+/// A live refresh token.
+#[derive(Clone, Debug)]
+pub struct RefreshGrant {
+    pub email: String,
+    pub session_id: String,
+    pub scope: String,
+}
+
+pub struct IdpState {
+    pub settings: DevIdpSettings,
+    pub registration: Registration,
+    pub issuer: String,
+    pub client_secret: String,
+    pub key: SigningKey,
+    pub counters: Counters,
+    people: Mutex<HashMap<String, Person>>,
+    /// Browser-session cookie value → session.
+    sessions: Mutex<HashMap<String, BrowserSession>>,
+    codes: Mutex<HashMap<String, CodeGrant>>,
+    refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A prefixed random id like Scalekit's (`usr_…`, `ses_…`, `org_…`).
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", &random_token()[..20])
+}
+
+impl IdpState {
+    pub fn new(
+        settings: &DevIdpSettings,
+        registration: Registration,
+        issuer: String,
+        client_secret: String,
+    ) -> std::io::Result<Self> {
+        let people = settings
+            .users
+            .iter()
+            .map(|u| {
+                let person = Person {
+                    id: format!("usr_{}", stable_suffix(&u.email)),
+                    email: u.email.to_lowercase(),
+                    name: u.name.clone(),
+                    given_name: u.given_name.clone(),
+                    family_name: u.family_name.clone(),
+                    email_verified: u.email_verified,
+                    organization_id: u
+                        .organization_id
+                        .clone()
+                        .unwrap_or_else(|| "org_dev_default".into()),
+                };
+                (person.email.clone(), person)
+            })
+            .collect();
+        Ok(IdpState {
+            settings: settings.clone(),
+            registration,
+            issuer,
+            client_secret,
+            key: SigningKey::generate()?,
+            counters: Counters::default(),
+            people: Mutex::new(people),
+            sessions: Mutex::new(HashMap::new()),
+            codes: Mutex::new(HashMap::new()),
+            refresh_tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn person(&self, email: &str) -> Option<Person> {
+        lock(&self.people).get(&email.to_lowercase()).cloned()
+    }
+
+    /// Creates a person in an organization of their own. Fails if the email is taken.
+    pub fn sign_up(&self, email: &str, name: &str) -> Option<Person> {
+        let email = email.to_lowercase();
+        let mut people = lock(&self.people);
+        if people.contains_key(&email) {
+            return None;
+        }
+        let mut words = name.split_whitespace();
+        let person = Person {
+            id: new_id("usr"),
+            email: email.clone(),
+            name: name.to_string(),
+            given_name: words.next().map(str::to_string),
+            family_name: words.last().map(str::to_string),
+            // A new account has not proven it owns the address yet.
+            email_verified: false,
+            organization_id: new_id("org"),
+        };
+        people.insert(email, person.clone());
+        Some(person)
+    }
+
+    /// Starts a browser session; returns the cookie value.
+    pub fn open_session(&self, email: &str) -> (String, BrowserSession) {
+        let cookie = random_token();
+        let session = BrowserSession {
+            id: new_id("ses"),
+            email: email.to_lowercase(),
+        };
+        lock(&self.sessions).insert(cookie.clone(), session.clone());
+        (cookie, session)
+    }
+
+    pub fn session(&self, cookie: &str) -> Option<BrowserSession> {
+        lock(&self.sessions).get(cookie).cloned()
+    }
+
+    /// Ends a browser session and every refresh token issued in it.
+    pub fn close_session(&self, cookie: &str) {
+        if let Some(session) = lock(&self.sessions).remove(cookie) {
+            lock(&self.refresh_tokens).retain(|_, grant| grant.session_id != session.id);
+        }
+    }
+
+    pub fn issue_code(&self, grant: CodeGrant) -> String {
+        let code = random_token();
+        lock(&self.codes).insert(code.clone(), grant);
+        code
+    }
+
+    /// Takes a code: a code works once, whatever happens next.
+    pub fn take_code(&self, code: &str) -> Option<CodeGrant> {
+        lock(&self.codes).remove(code)
+    }
+
+    pub fn issue_refresh_token(&self, grant: RefreshGrant) -> String {
+        let token = format!("rt_{}", random_token());
+        lock(&self.refresh_tokens).insert(token.clone(), grant);
+        token
+    }
+
+    /// Takes a refresh token: rotation means each works once.
+    pub fn take_refresh_token(&self, token: &str) -> Option<RefreshGrant> {
+        lock(&self.refresh_tokens).remove(token)
+    }
+}
+
+/// Seeded people keep the same id across restarts (derived from their email).
+fn stable_suffix(email: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(email.to_lowercase().as_bytes());
+    digest[..10].iter().map(|b| format!("{b:02x}")).collect()
+}

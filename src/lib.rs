@@ -1,0 +1,40 @@
+//! A Rust full-stack authentication starter: Leptos (SSR + hydration) on axum, signing
+//! people in through Scalekit's hosted login pages (OpenID Connect).
+//!
+//! Compiled twice: with `ssr` for the server binary and with `hydrate` for the browser.
+//! Modules marked *server only* never reach the WASM bundle.
+
+pub mod app;
+pub mod auth;
+pub mod pages;
+
+/// Server only: environment configuration.
+#[cfg(feature = "ssr")]
+pub mod config;
+/// Server only: the built-in development identity provider.
+#[cfg(feature = "ssr")]
+pub mod dev_idp;
+/// Server only: the OpenID Connect client.
+#[cfg(feature = "ssr")]
+pub mod oidc;
+/// Server only: assembling and starting the server.
+#[cfg(feature = "ssr")]
+pub mod server;
+/// Server only: `Leptos.toml`.
+#[cfg(feature = "ssr")]
+pub mod settings;
+
+/// The browser entry point: hydrates the server-rendered page, then marks `<body>` with
+/// `data-hydrated` so tests (and people) can tell the page is interactive.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+    if let Some(body) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        let _ = body.set_attribute("data-hydrated", "true");
+    }
+}

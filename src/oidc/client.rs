@@ -1,0 +1,217 @@
+//! [`OidcClient`]: one configured relying party talking to one provider.
+
+use super::{
+    authorize::{authorization_url, AuthorizationOptions, AuthorizationRequest},
+    discovery::{discover, ProviderMetadata},
+    jwks::JwksCache,
+    logout::logout_url,
+    token::{self, ClientAuth, TokenSet},
+    validate::{self, AccessTokenClaims, Expectations, IdTokenClaims},
+    OidcError,
+};
+use std::{sync::Arc, time::Duration};
+use tokio::sync::OnceCell;
+use url::Url;
+
+/// The client secret. Its `Debug` never shows it, and it is never `Serialize`.
+#[derive(Clone)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    pub fn new(secret: impl Into<String>) -> Self {
+        ClientSecret(secret.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientSecret(…)")
+    }
+}
+
+/// How the app is registered with its provider.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `SCALEKIT_ENVIRONMENT_URL`, or any OpenID provider's issuer URL.
+    pub environment_url: Url,
+    pub client_id: String,
+    pub client_secret: ClientSecret,
+    /// `APP_URL` + the callback path; must be registered with the provider.
+    pub redirect_uri: String,
+    /// `APP_URL` + the post-logout path; must be registered with the provider.
+    pub post_logout_redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub clock_leeway: Duration,
+    pub connect_timeout: Duration,
+    pub timeout: Duration,
+    pub jwks_min_refetch_interval: Duration,
+}
+
+/// What we learn about the provider on first use.
+struct Provider {
+    metadata: ProviderMetadata,
+    jwks: JwksCache,
+}
+
+/// A relying party for one provider. Discovery happens on first use (so the app starts
+/// even while the provider is unreachable) and is then remembered; keys are cached.
+pub struct OidcClient {
+    config: ClientConfig,
+    http: reqwest::Client,
+    provider: OnceCell<Arc<Provider>>,
+}
+
+impl OidcClient {
+    /// A client with an HTTP client that has connect and total timeouts and never
+    /// follows redirects (a token endpoint that redirects is misconfigured or hostile).
+    pub fn new(config: ClientConfig) -> Result<Self, OidcError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| OidcError::Unreachable(format!("cannot build the HTTP client: {e}")))?;
+        Ok(OidcClient {
+            config,
+            http,
+            provider: OnceCell::new(),
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    async fn provider(&self) -> Result<&Arc<Provider>, OidcError> {
+        self.provider
+            .get_or_try_init(|| async {
+                let metadata = discover(&self.http, &self.config.environment_url).await?;
+                tracing::info!(issuer = %metadata.issuer, "identity provider discovered");
+                let jwks = JwksCache::new(
+                    self.http.clone(),
+                    metadata.jwks_uri.clone(),
+                    self.config.jwks_min_refetch_interval,
+                );
+                Ok(Arc::new(Provider { metadata, jwks }))
+            })
+            .await
+    }
+
+    /// The provider's metadata (discovering it if needed).
+    pub async fn metadata(&self) -> Result<ProviderMetadata, OidcError> {
+        Ok(self.provider().await?.metadata.clone())
+    }
+
+    /// How many times the key set has been fetched (0 before discovery).
+    pub fn jwks_fetch_count(&self) -> u64 {
+        self.provider
+            .get()
+            .map(|p| p.jwks.fetch_count())
+            .unwrap_or(0)
+    }
+
+    fn expectations(&self, issuer: &str) -> Expectations {
+        Expectations {
+            issuer: issuer.to_string(),
+            client_id: self.config.client_id.clone(),
+            leeway_secs: self.config.clock_leeway.as_secs(),
+        }
+    }
+
+    fn client_auth(&self) -> ClientAuth<'_> {
+        ClientAuth {
+            client_id: &self.config.client_id,
+            client_secret: self.config.client_secret.expose(),
+        }
+    }
+
+    /// The URL to send a person to, to log in or sign up.
+    pub async fn authorization_url(
+        &self,
+        state: &str,
+        nonce: &str,
+        code_challenge: &str,
+        options: &AuthorizationOptions,
+    ) -> Result<Url, OidcError> {
+        let provider = self.provider().await?;
+        Ok(authorization_url(
+            &provider.metadata.authorization_endpoint,
+            &AuthorizationRequest {
+                client_id: &self.config.client_id,
+                redirect_uri: &self.config.redirect_uri,
+                scopes: &self.config.scopes,
+                state,
+                nonce,
+                code_challenge,
+                options,
+            },
+        ))
+    }
+
+    /// Exchanges the code from the callback for tokens.
+    pub async fn exchange_code(&self, code: &str, code_verifier: &str) -> Result<TokenSet, OidcError> {
+        let provider = self.provider().await?;
+        token::exchange_code(
+            &self.http,
+            &provider.metadata.token_endpoint,
+            &self.client_auth(),
+            code,
+            &self.config.redirect_uri,
+            code_verifier,
+        )
+        .await
+    }
+
+    /// Refreshes tokens with a (rotating) refresh token.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenSet, OidcError> {
+        let provider = self.provider().await?;
+        token::refresh(
+            &self.http,
+            &provider.metadata.token_endpoint,
+            &self.client_auth(),
+            refresh_token,
+        )
+        .await
+    }
+
+    /// Validates an ID token; `nonce` is required at login, `None` on refresh.
+    pub async fn validate_id_token(
+        &self,
+        token: &str,
+        nonce: Option<&str>,
+    ) -> Result<IdTokenClaims, OidcError> {
+        let provider = self.provider().await?;
+        let expect = self.expectations(&provider.metadata.issuer);
+        Ok(validate::validate_id_token(&provider.jwks, token, &expect, nonce).await?)
+    }
+
+    /// Validates an access token; makes no call to the provider while the key is cached.
+    pub async fn validate_access_token(&self, token: &str) -> Result<AccessTokenClaims, OidcError> {
+        let provider = self.provider().await?;
+        let expect = self.expectations(&provider.metadata.issuer);
+        Ok(validate::validate_access_token(&provider.jwks, token, &expect).await?)
+    }
+
+    /// The provider's logout URL for this session.
+    pub async fn logout_url(&self, id_token_hint: Option<&str>, state: &str) -> Result<Url, OidcError> {
+        let provider = self.provider().await?;
+        let endpoint = provider
+            .metadata
+            .end_session_endpoint
+            .clone()
+            .ok_or_else(|| OidcError::Malformed {
+                endpoint: self.config.environment_url.to_string(),
+                message: "the provider has no end_session_endpoint".into(),
+            })?;
+        Ok(logout_url(
+            &endpoint,
+            id_token_hint,
+            &self.config.post_logout_redirect_uri,
+            state,
+        ))
+    }
+}

@@ -1,0 +1,53 @@
+//! Errors of the OpenID Connect client.
+
+use super::validate::ValidationError;
+
+/// Why a call to the identity provider, or a token it gave, was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum OidcError {
+    /// The provider did not answer within the configured timeout.
+    #[error("the identity provider did not answer in time ({0})")]
+    Timeout(String),
+    /// The provider could not be reached (connection refused, DNS, TLS, ...).
+    #[error("the identity provider could not be reached: {0}")]
+    Unreachable(String),
+    /// The provider answered with an HTTP status we did not expect.
+    #[error("the identity provider answered {status} at {endpoint}")]
+    UnexpectedStatus {
+        endpoint: String,
+        status: u16,
+    },
+    /// The provider's answer could not be understood.
+    #[error("the identity provider's answer from {endpoint} is malformed: {message}")]
+    Malformed { endpoint: String, message: String },
+    /// The provider refused the request with an OAuth 2.0 error (RFC 6749 §5.2).
+    #[error("the identity provider refused the request: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    Refused {
+        error: String,
+        description: Option<String>,
+    },
+    /// A token failed validation.
+    #[error("token rejected: {0}")]
+    InvalidToken(#[from] ValidationError),
+}
+
+impl OidcError {
+    /// True when the provider said the grant (code or refresh token) is no longer valid,
+    /// so retrying with it is pointless and the session has ended.
+    pub fn is_invalid_grant(&self) -> bool {
+        matches!(self, OidcError::Refused { error, .. } if error == "invalid_grant")
+    }
+
+    pub(crate) fn from_http(endpoint: &str, err: reqwest::Error) -> Self {
+        if err.is_timeout() {
+            OidcError::Timeout(endpoint.to_string())
+        } else if err.is_decode() {
+            OidcError::Malformed {
+                endpoint: endpoint.to_string(),
+                message: err.to_string(),
+            }
+        } else {
+            OidcError::Unreachable(format!("{endpoint}: {err}"))
+        }
+    }
+}

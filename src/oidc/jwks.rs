@@ -1,0 +1,177 @@
+//! The provider's signing keys, cached in memory.
+//!
+//! Scalekit's SDKs either cache the key set for the life of the process (so a key
+//! rotation breaks them until restart) or fetch it on every call (so every request costs
+//! a round trip). This cache does neither: keys are served from memory, and a token
+//! signed with a key id we do not know triggers one refetch, at most once per
+//! `min_refetch_interval`, so a flood of forged key ids cannot make us hammer the provider.
+
+use super::OidcError;
+use jsonwebtoken::{
+    jwk::{Jwk, PublicKeyUse},
+    DecodingKey,
+};
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        RwLock,
+    },
+    time::{Duration, Instant},
+};
+use url::Url;
+
+#[derive(Clone)]
+struct CachedKey {
+    kid: Option<String>,
+    key: DecodingKey,
+}
+
+/// An in-memory cache of one provider's JSON Web Key Set.
+pub struct JwksCache {
+    jwks_uri: Url,
+    http: reqwest::Client,
+    min_refetch_interval: Duration,
+    keys: RwLock<Vec<CachedKey>>,
+    /// Serialises refetches; holds when the last one happened.
+    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    fetches: AtomicU64,
+}
+
+impl JwksCache {
+    /// An empty cache; the key set is fetched when a token first needs it.
+    pub fn new(http: reqwest::Client, jwks_uri: Url, min_refetch_interval: Duration) -> Self {
+        JwksCache {
+            jwks_uri,
+            http,
+            min_refetch_interval,
+            keys: RwLock::new(Vec::new()),
+            last_fetch: tokio::sync::Mutex::new(None),
+            fetches: AtomicU64::new(0),
+        }
+    }
+
+    /// How many times the key set has been fetched from the provider.
+    pub fn fetch_count(&self) -> u64 {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The key that verifies a token whose header names `kid`.
+    ///
+    /// A token without `kid` is accepted only while the key set holds exactly one key.
+    /// An unknown `kid` causes one refetch (rate-limited); if it is still unknown,
+    /// the answer is `None`.
+    pub async fn key_for(&self, kid: Option<&str>) -> Result<Option<DecodingKey>, OidcError> {
+        if let Some(key) = self.lookup(kid) {
+            return Ok(Some(key));
+        }
+        let mut last_fetch = self.last_fetch.lock().await;
+        // Another task may have refetched while we waited for the lock.
+        if let Some(key) = self.lookup(kid) {
+            return Ok(Some(key));
+        }
+        if let Some(at) = *last_fetch {
+            if at.elapsed() < self.min_refetch_interval {
+                return Ok(None);
+            }
+        }
+        *last_fetch = Some(Instant::now());
+        let keys = self.fetch().await?;
+        *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
+        Ok(self.lookup(kid))
+    }
+
+    fn lookup(&self, kid: Option<&str>) -> Option<DecodingKey> {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        match kid {
+            Some(kid) => keys
+                .iter()
+                .find(|k| k.kid.as_deref() == Some(kid))
+                .map(|k| k.key.clone()),
+            None if keys.len() == 1 => Some(keys[0].key.clone()),
+            None => None,
+        }
+    }
+
+    async fn fetch(&self) -> Result<Vec<CachedKey>, OidcError> {
+        self.fetches.fetch_add(1, Ordering::Relaxed);
+        let endpoint = self.jwks_uri.to_string();
+        let response = self
+            .http
+            .get(self.jwks_uri.clone())
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| OidcError::from_http(&endpoint, e))?;
+        if !response.status().is_success() {
+            return Err(OidcError::UnexpectedStatus {
+                endpoint,
+                status: response.status().as_u16(),
+            });
+        }
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| OidcError::from_http(&endpoint, e))?;
+        let keys = parse_key_set(&body).map_err(|message| OidcError::Malformed {
+            endpoint: endpoint.clone(),
+            message,
+        })?;
+        tracing::info!(jwks_uri = %endpoint, keys = keys.len(), "fetched the provider's signing keys");
+        Ok(keys)
+    }
+}
+
+/// Keeps the signature keys of a JWKS document that this library can use. Keys it cannot
+/// read (a new key type, say) are skipped one by one rather than failing the whole set.
+fn parse_key_set(body: &[u8]) -> Result<Vec<CachedKey>, String> {
+    #[derive(serde::Deserialize)]
+    struct RawKeySet {
+        keys: Vec<serde_json::Value>,
+    }
+    let set: RawKeySet = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let keys = set
+        .keys
+        .into_iter()
+        .filter_map(|value| serde_json::from_value::<Jwk>(value).ok())
+        .filter(|jwk| jwk.is_supported())
+        .filter(|jwk| {
+            !matches!(jwk.common.public_key_use, Some(ref u) if *u != PublicKeyUse::Signature)
+        })
+        .filter_map(|jwk| {
+            DecodingKey::from_jwk(&jwk).ok().map(|key| CachedKey {
+                kid: jwk.common.key_id.clone(),
+                key,
+            })
+        })
+        .collect();
+    Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RSA_JWK: &str = r#"{"kty":"RSA","kid":"snk_1","use":"sig","alg":"RS256",
+        "n":"u1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gunVTLw7onLRnrq0_IzW7yWR7QkrmBL7jTKEn5u-qKhbwKfBstIs-bMY2Zkp18gnTxKLxoS2tFczGkPLPgizskuemMghRniWaoLcyehkd3qqGElvW_VDL5AaWTg0nLVkjRo9z-40RQzuVaE8AkAFmxZzow3x-VJYKdjykkJ0iT9wCS0DRTXu269V264Vf_3jvredZiKRkgwlL9xNAwxXFg0x_XFw005UWVRIkdgcKWTjpBP2dPwVZ4WWC-9aGVd-Gyn1o0CLelf4rEjGoXbAAEgAqeGUxrcIlbjXfbcmw","e":"AQAB"}"#;
+
+    #[test]
+    fn keeps_signature_keys_and_skips_encryption_and_unsupported_ones() {
+        let enc = RSA_JWK.replace(r#""use":"sig""#, r#""use":"enc""#).replace("snk_1", "enc_1");
+        let body = format!(
+            r#"{{"keys":[{RSA_JWK},{enc},{{"kty":"oct","kid":"h","k":"c2VjcmV0"}},{{"kty":"weird","kid":"w"}}]}}"#
+        );
+        let keys = parse_key_set(body.as_bytes()).unwrap();
+        // The `oct` (HMAC) key is "supported" by the crate but is never trusted: our
+        // algorithm allow-list has no HS* entry, so it cannot verify anything (see validate.rs).
+        let kids: Vec<_> = keys.iter().map(|k| k.kid.clone().unwrap_or_default()).collect();
+        assert!(kids.contains(&"snk_1".to_string()));
+        assert!(!kids.contains(&"enc_1".to_string()));
+        assert!(!kids.contains(&"w".to_string()));
+    }
+
+    #[test]
+    fn malformed_key_sets_are_errors() {
+        assert!(parse_key_set(b"not json").is_err());
+        assert!(parse_key_set(br#"{"nokeys":[]}"#).is_err());
+    }
+}

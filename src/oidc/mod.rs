@@ -1,0 +1,25 @@
+//! A small OpenID Connect relying-party client: the authorization-code flow with PKCE,
+//! as Scalekit (and any standard provider) speaks it.
+//!
+//! Each step is one function with its own tests:
+//! [`discovery`] finds the provider's endpoints, [`authorize`] builds the URL people are
+//! sent to, [`token`] exchanges the code and refreshes, [`validate`] checks ID and access
+//! tokens against the provider's keys held by [`jwks`], and [`logout`] builds the
+//! provider's logout URL. [`client::OidcClient`] ties them together for the app.
+//!
+//! Server-only: nothing here is compiled into the browser bundle.
+
+pub mod authorize;
+pub mod client;
+pub mod discovery;
+pub mod error;
+pub mod jwks;
+pub mod logout;
+pub mod token;
+pub mod validate;
+
+pub use authorize::{AuthorizationOptions, Pkce, Prompt};
+pub use client::{ClientConfig, ClientSecret, OidcClient};
+pub use error::OidcError;
+pub use token::TokenSet;
+pub use validate::{AccessTokenClaims, IdTokenClaims, ValidationError};

@@ -1,0 +1,203 @@
+//! The token endpoint: exchanging an authorization code, and refreshing.
+//!
+//! Both are form POSTs authenticated with the client secret in the body
+//! (`client_secret_post`, what Scalekit expects).
+
+use super::OidcError;
+use serde::Deserialize;
+use url::Url;
+
+/// Tokens from the provider. Deliberately not `Serialize`: tokens only ever leave the
+/// server inside sealed HttpOnly cookies (see `auth::server::cookies`).
+#[derive(Clone, Deserialize)]
+pub struct TokenSet {
+    pub access_token: String,
+    #[serde(default)]
+    pub id_token: Option<String>,
+    #[serde(default)]
+    pub refresh_token: Option<String>,
+    /// Lifetime of the access token in seconds.
+    #[serde(default)]
+    pub expires_in: Option<u64>,
+    #[serde(default)]
+    pub token_type: Option<String>,
+}
+
+impl std::fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("has_id_token", &self.id_token.is_some())
+            .field("has_refresh_token", &self.refresh_token.is_some())
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The OAuth 2.0 error body (RFC 6749 §5.2).
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: String,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// The client's credentials at the token endpoint.
+pub struct ClientAuth<'a> {
+    pub client_id: &'a str,
+    pub client_secret: &'a str,
+}
+
+/// Exchanges an authorization code (with its PKCE verifier) for tokens.
+pub async fn exchange_code(
+    http: &reqwest::Client,
+    token_endpoint: &Url,
+    client: &ClientAuth<'_>,
+    code: &str,
+    redirect_uri: &str,
+    code_verifier: &str,
+) -> Result<TokenSet, OidcError> {
+    post_form(
+        http,
+        token_endpoint,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("client_id", client.client_id),
+            ("client_secret", client.client_secret),
+            ("code_verifier", code_verifier),
+        ],
+    )
+    .await
+}
+
+/// Trades a refresh token for new tokens. Scalekit rotates refresh tokens: the answer
+/// carries a new one and the old one is dead from now on.
+pub async fn refresh(
+    http: &reqwest::Client,
+    token_endpoint: &Url,
+    client: &ClientAuth<'_>,
+    refresh_token: &str,
+) -> Result<TokenSet, OidcError> {
+    post_form(
+        http,
+        token_endpoint,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", client.client_id),
+            ("client_secret", client.client_secret),
+        ],
+    )
+    .await
+}
+
+async fn post_form(
+    http: &reqwest::Client,
+    endpoint: &Url,
+    form: &[(&str, &str)],
+) -> Result<TokenSet, OidcError> {
+    let name = endpoint.to_string();
+    let body = serde_urlencoded::to_string(form).map_err(|e| OidcError::Malformed {
+        endpoint: name.clone(),
+        message: e.to_string(),
+    })?;
+    let response = http
+        .post(endpoint.clone())
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(reqwest::header::ACCEPT, "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| OidcError::from_http(&name, e))?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .map_err(|e| OidcError::from_http(&name, e))?;
+    parse_token_response(&name, status.as_u16(), &bytes)
+}
+
+/// Interprets a token endpoint answer: tokens on 200, the OAuth error on 4xx,
+/// anything else an error naming the status.
+pub fn parse_token_response(endpoint: &str, status: u16, body: &[u8]) -> Result<TokenSet, OidcError> {
+    if status == 200 {
+        let tokens: TokenSet = serde_json::from_slice(body).map_err(|e| OidcError::Malformed {
+            endpoint: endpoint.to_string(),
+            message: e.to_string(),
+        })?;
+        if let Some(kind) = tokens.token_type.as_deref() {
+            if !kind.eq_ignore_ascii_case("bearer") {
+                return Err(OidcError::Malformed {
+                    endpoint: endpoint.to_string(),
+                    message: format!("token_type {kind:?} is not Bearer"),
+                });
+            }
+        }
+        return Ok(tokens);
+    }
+    if (400..500).contains(&status) {
+        if let Ok(err) = serde_json::from_slice::<ErrorBody>(body) {
+            return Err(OidcError::Refused {
+                error: err.error,
+                description: err.error_description,
+            });
+        }
+    }
+    Err(OidcError::UnexpectedStatus {
+        endpoint: endpoint.to_string(),
+        status,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_scalekit_token_response() {
+        let body = br#"{"access_token":"a","id_token":"i","refresh_token":"r","expires_in":299,"token_type":"Bearer"}"#;
+        let t = parse_token_response("t", 200, body).unwrap();
+        assert_eq!(t.access_token, "a");
+        assert_eq!(t.id_token.as_deref(), Some("i"));
+        assert_eq!(t.refresh_token.as_deref(), Some("r"));
+        assert_eq!(t.expires_in, Some(299));
+        // Debug output never shows a token.
+        let debug = format!("{t:?}");
+        assert!(!debug.contains("\"a\"") && !debug.contains("\"r\""), "{debug}");
+    }
+
+    #[test]
+    fn refresh_answers_may_omit_fields() {
+        let t = parse_token_response("t", 200, br#"{"access_token":"a"}"#).unwrap();
+        assert!(t.id_token.is_none() && t.refresh_token.is_none() && t.expires_in.is_none());
+    }
+
+    #[test]
+    fn oauth_errors_are_reported_with_their_code() {
+        let err = parse_token_response(
+            "t",
+            400,
+            br#"{"error":"invalid_grant","error_description":"code already used"}"#,
+        )
+        .unwrap_err();
+        assert!(err.is_invalid_grant());
+        assert!(err.to_string().contains("code already used"));
+    }
+
+    #[test]
+    fn garbage_and_server_errors_are_errors_not_panics() {
+        assert!(matches!(
+            parse_token_response("t", 200, b"<html>oops</html>"),
+            Err(OidcError::Malformed { .. })
+        ));
+        assert!(matches!(
+            parse_token_response("t", 500, b"{}"),
+            Err(OidcError::UnexpectedStatus { status: 500, .. })
+        ));
+        assert!(matches!(
+            parse_token_response("t", 200, br#"{"access_token":"a","token_type":"MAC"}"#),
+            Err(OidcError::Malformed { .. })
+        ));
+    }
+}

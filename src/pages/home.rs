@@ -1,0 +1,74 @@
+//! The home page: "Log in" and "Sign up" for visitors, a greeting for signed-in people.
+
+use crate::auth::{current_user, Notice, StartLogin, User};
+use crate::pages::profile::LogoutButton;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let user = Resource::new(|| (), |_| current_user());
+    let query = use_query_map();
+    let notice = move || {
+        query
+            .read()
+            .get(Notice::QUERY_KEY)
+            .and_then(|code| Notice::from_code(&code))
+    };
+    view! {
+        <section class="card hero">
+            <h1>"Rust full-stack authentication"</h1>
+            <p class="lead">
+                "A Leptos + axum starter that signs people up, logs them in and keeps their session through Scalekit's hosted login pages (OpenID Connect)."
+            </p>
+            {move || notice().map(|n| view! { <p class="notice" role="alert">{n.message()}</p> })}
+            <Suspense fallback=|| view! { <p class="muted">"Checking your session…"</p> }>
+                {move || Suspend::new(async move {
+                    match user.await {
+                        Ok(Some(user)) => view! { <SignedIn user/> }.into_any(),
+                        Ok(None) => view! { <SignedOut/> }.into_any(),
+                        Err(err) => {
+                            leptos::logging::error!("cannot read the session: {err}");
+                            view! { <SignedOut/> }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// "Log in" and "Sign up": forms posting to the `start_login` server function, so they
+/// work without JavaScript; with it, the same forms submit in the background. The
+/// `intent` values are [`LoginIntent`](crate::auth::LoginIntent)'s serde names.
+#[component]
+fn SignedOut() -> impl IntoView {
+    let start = ServerAction::<StartLogin>::new();
+    let pending = start.pending();
+    view! {
+        <div class="auth-actions" aria-busy=move || pending.get().to_string()>
+            <ActionForm action=start>
+                <input type="hidden" name="intent" value="login"/>
+                <button type="submit" class="button primary" disabled=pending>"Log in"</button>
+            </ActionForm>
+            <ActionForm action=start>
+                <input type="hidden" name="intent" value="signup"/>
+                <button type="submit" class="button" disabled=pending>"Sign up"</button>
+            </ActionForm>
+        </div>
+        <p class="muted" aria-live="polite">
+            {move || if pending.get() { "Taking you to the sign-in page…" } else { "" }}
+        </p>
+    }
+}
+
+#[component]
+fn SignedIn(user: User) -> impl IntoView {
+    view! {
+        <p class="greeting">"You are signed in as " <strong>{user.display_name().to_string()}</strong> "."</p>
+        <div class="auth-actions">
+            <a class="button primary" href="/dashboard/profile">"Your profile"</a>
+            <LogoutButton/>
+        </div>
+    }
+}

@@ -1,0 +1,5 @@
+//! The app's pages.
+
+pub mod errors;
+pub mod home;
+pub mod profile;

@@ -1,0 +1,119 @@
+//! `/dashboard/profile`: who is signed in, and when their access token expires.
+//!
+//! The server's route guard only renders this page for a valid session (refreshing an
+//! expired one first). Once hydrated, the page refreshes the session shortly before the
+//! access token expires, so an open tab stays signed in.
+
+use crate::auth::{current_user, refresh_session, Logout, User};
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+/// Loads the person; in the browser, an expired session gets one refresh attempt.
+async fn load_user() -> Option<User> {
+    match current_user().await {
+        Ok(Some(user)) => Some(user),
+        _ if cfg!(feature = "hydrate") => refresh_session().await.ok().flatten(),
+        _ => None,
+    }
+}
+
+#[component]
+pub fn ProfilePage() -> impl IntoView {
+    let user = Resource::new(|| (), |_| load_user());
+    view! {
+        <Suspense fallback=|| view! { <p class="muted">"Loading your profile…"</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Some(user) => view! { <Profile user/> }.into_any(),
+                    None => view! { <Redirect path="/"/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Profile(user: User) -> impl IntoView {
+    let user = RwSignal::new(user);
+    keep_session_fresh(user);
+    let field = move |f: fn(&User) -> Option<String>| move || user.with(f).unwrap_or_else(|| "—".into());
+    view! {
+        <section class="card profile">
+            <h1>"Hello, " {move || user.with(|u| u.display_name().to_string())}</h1>
+            <dl class="claims">
+                <dt>"Name"</dt>
+                <dd data-testid="name">{field(|u| u.name.clone())}</dd>
+                <dt>"Email"</dt>
+                <dd data-testid="email">{field(|u| u.email.clone())}</dd>
+                <dt>"Email verified"</dt>
+                <dd data-testid="email-verified">
+                    {field(|u| u.email_verified.map(|v| if v { "Yes" } else { "No" }.to_string()))}
+                </dd>
+                <dt>"User ID"</dt>
+                <dd data-testid="user-id"><code>{field(|u| Some(u.id.clone()))}</code></dd>
+                <dt>"Organization"</dt>
+                <dd data-testid="organization-id"><code>{field(|u| u.organization_id.clone())}</code></dd>
+                <dt>"Session"</dt>
+                <dd data-testid="session-id"><code>{field(|u| u.session_id.clone())}</code></dd>
+                <dt>"Access token expires"</dt>
+                <dd data-testid="access-token-expires">
+                    <time datetime=move || user.with(|u| u.access_token_expires_at.to_string())>
+                        {field(|u| Some(u.access_token_expires_at_utc.clone()))}
+                    </time>
+                </dd>
+            </dl>
+            <div class="auth-actions">
+                <a class="button" href="/">"Home"</a>
+                <LogoutButton/>
+            </div>
+        </section>
+    }
+}
+
+/// In the browser: refresh the session a little before the access token expires
+/// (a quarter of its remaining life, at most 30 s early), and again after each refresh.
+#[cfg(feature = "hydrate")]
+fn keep_session_fresh(user: RwSignal<User>) {
+    use crate::auth::Notice;
+    Effect::new(move |_| {
+        let expires_at = user.with(|u| u.access_token_expires_at);
+        let now = (js_sys::Date::now() / 1000.0) as i64;
+        let remaining = (expires_at - now).max(0);
+        let delay = (remaining - (remaining / 4).min(30)).max(1) as u64;
+        let timer = set_timeout_with_handle(
+            move || {
+                leptos::task::spawn_local(async move {
+                    match refresh_session().await {
+                        Ok(Some(fresh)) => user.set(fresh),
+                        Ok(None) => {
+                            let _ = window().location().set_href(&Notice::SessionEnded.home_url());
+                        }
+                        // The provider is briefly unavailable: the server-side guard
+                        // tries again on the next navigation.
+                        Err(err) => leptos::logging::warn!("session refresh failed: {err}"),
+                    }
+                });
+            },
+            std::time::Duration::from_secs(delay),
+        );
+        if let Ok(timer) = timer {
+            on_cleanup(move || timer.clear());
+        }
+    });
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn keep_session_fresh(_user: RwSignal<User>) {}
+
+/// "Log out": a form posting to the `logout` server function, which clears the session
+/// and sends the browser through the provider's logout URL back to the home page.
+#[component]
+pub fn LogoutButton() -> impl IntoView {
+    let logout = ServerAction::<Logout>::new();
+    let pending = logout.pending();
+    view! {
+        <ActionForm action=logout>
+            <button type="submit" class="button" disabled=pending>"Log out"</button>
+        </ActionForm>
+    }
+}

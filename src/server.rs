@@ -1,0 +1,210 @@
+//! Assembling the server: configuration, the identity provider (real or built-in), the
+//! router and its layers.
+
+use crate::{
+    app::{shell, App},
+    auth::server::{
+        cookies::CookiePolicy,
+        handlers::{self, AuthHandlerState},
+        AuthService, SharedAuth,
+    },
+    config::{ConfigError, EnvConfig},
+    dev_idp::{DevIdp, Registration},
+    oidc::{ClientConfig, OidcClient},
+    settings::{Settings, SettingsError},
+};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::{process::ExitCode, sync::Arc, time::Duration};
+use tower_cookies::CookieManagerLayer;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    #[error("cannot read the Leptos build settings from Cargo.toml: {0}")]
+    Leptos(String),
+    #[error("cannot start the built-in identity provider on {addr}: {source}")]
+    DevIdp { addr: String, source: std::io::Error },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: String, source: std::io::Error },
+    #[error("cannot create the OpenID Connect client: {0}")]
+    Oidc(#[from] crate::oidc::OidcError),
+}
+
+/// The assembled app.
+pub struct Server {
+    pub router: Router,
+    pub auth: SharedAuth,
+    /// The built-in provider, when no real one is configured.
+    pub dev_idp: Option<DevIdp>,
+}
+
+/// Builds the router for `env` and `settings`; starts the built-in provider when no
+/// real provider is configured.
+pub async fn assemble(env: &EnvConfig, settings: &Settings, options: LeptosOptions) -> Result<Server, StartError> {
+    let redirect_uri = env.app_url_for(&settings.auth.callback_path);
+    let post_logout_redirect_uri = env.app_url_for(&settings.auth.post_logout_path);
+
+    let (credentials, dev_idp) = match &env.provider {
+        Some(provider) => (provider.clone(), None),
+        None => {
+            let idp = DevIdp::start(
+                &settings.dev_idp,
+                Registration {
+                    redirect_uris: vec![redirect_uri.clone()],
+                    post_logout_redirect_uris: vec![post_logout_redirect_uri.clone()],
+                },
+            )
+            .await
+            .map_err(|source| StartError::DevIdp {
+                addr: settings.dev_idp.addr.to_string(),
+                source,
+            })?;
+            let credentials = crate::config::ProviderCredentials {
+                environment_url: idp.issuer.clone(),
+                client_id: idp.client_id.clone(),
+                client_secret: idp.client_secret.clone(),
+            };
+            (credentials, Some(idp))
+        }
+    };
+
+    let auth_settings = &settings.auth;
+    let oidc = OidcClient::new(ClientConfig {
+        environment_url: credentials.environment_url,
+        client_id: credentials.client_id,
+        client_secret: credentials.client_secret,
+        redirect_uri,
+        post_logout_redirect_uri,
+        scopes: auth_settings.scopes.clone(),
+        clock_leeway: Duration::from_secs(auth_settings.clock_leeway_secs),
+        connect_timeout: auth_settings.http_connect_timeout(),
+        timeout: auth_settings.http_timeout(),
+        jwks_min_refetch_interval: Duration::from_secs(auth_settings.jwks_refetch_min_interval_secs),
+    })?;
+
+    let secret = match &env.session_secret {
+        Some(secret) => secret.expose().to_vec(),
+        None => crate::oidc::authorize::random_token().into_bytes(),
+    };
+    let cookies = CookiePolicy::new(&settings.cookies, auth_settings.login_state_ttl_secs, &secret);
+    let auth: SharedAuth = Arc::new(AuthService {
+        oidc,
+        cookies,
+        settings: auth_settings.clone(),
+    });
+
+    let router = router(auth.clone(), options);
+    Ok(Server { router, auth, dev_idp })
+}
+
+/// The app's routes and layers.
+fn router(auth: SharedAuth, options: LeptosOptions) -> Router {
+    let routes = generate_route_list(App);
+    let context_auth = auth.clone();
+    let handler_state = AuthHandlerState {
+        auth: auth.clone(),
+        options: options.clone(),
+    };
+    Router::new()
+        .leptos_routes_with_context(
+            &options,
+            routes,
+            move || provide_context(context_auth.clone()),
+            {
+                let options = options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .merge(handlers::routes(handler_state))
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(axum::middleware::from_fn_with_state(auth, handlers::guard))
+        .layer(CookieManagerLayer::new())
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(options)
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,scalekit_leptos_starter=info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+}
+
+async fn start() -> Result<(), StartError> {
+    let env = EnvConfig::from_process_env()?;
+    let settings = Settings::load()?;
+    let conf = get_configuration(Some("Cargo.toml")).map_err(|e| StartError::Leptos(e.to_string()))?;
+    let options = conf.leptos_options;
+    let addr = options.site_addr;
+
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: addr.to_string(),
+            source,
+        })?;
+    let server = assemble(&env, &settings, options).await?;
+
+    match &server.dev_idp {
+        Some(idp) => tracing::info!(
+            "built-in identity provider at {} (no Scalekit account needed). To use Scalekit, set \
+             SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID, SCALEKIT_CLIENT_SECRET and SESSION_SECRET.",
+            idp.issuer
+        ),
+        None => tracing::info!(
+            environment = %server.auth.oidc.config().environment_url,
+            "using the configured identity provider"
+        ),
+    }
+    if env.session_secret.is_none() {
+        tracing::info!("SESSION_SECRET is not set: sessions last until the server restarts");
+    }
+    tracing::info!("app at {} (listening on http://{addr})", env.app_url);
+
+    axum::serve(listener, server.router.into_make_service())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: addr.to_string(),
+            source,
+        })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+/// Starts the server; on a configuration mistake prints one line and exits with 1.
+pub async fn run() -> ExitCode {
+    init_tracing();
+    match start().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -67,7 +67,11 @@ impl EnvConfig {
 
     /// Reads variables through `get`; empty values count as unset.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
 
         let app_url = match get("APP_URL") {
             None => Url::parse("http://localhost:3000").expect("the default APP_URL is valid"),
@@ -78,14 +82,17 @@ impl EnvConfig {
         let provider = if values.iter().all(Option::is_none) {
             None
         } else {
-            if let Some(((var, example), _)) = PROVIDER_VARS.iter().zip(&values).find(|(_, v)| v.is_none()) {
+            if let Some(((var, example), _)) =
+                PROVIDER_VARS.iter().zip(&values).find(|(_, v)| v.is_none())
+            {
                 return Err(ConfigError {
                     var,
                     problem: "is not set, but the other SCALEKIT_* variables are: set all three, or none to use the built-in provider".into(),
                     example,
                 });
             }
-            let [url, id, secret] = [&values[0], &values[1], &values[2]].map(|v| v.clone().unwrap_or_default());
+            let [url, id, secret] =
+                [&values[0], &values[1], &values[2]].map(|v| v.clone().unwrap_or_default());
             Some(ProviderCredentials {
                 environment_url: parse_environment_url(&url)?,
                 client_id: id,
@@ -93,24 +100,28 @@ impl EnvConfig {
             })
         };
 
-        let session_secret = match get("SESSION_SECRET") {
-            Some(secret) if secret.len() < MIN_SESSION_SECRET_LEN => {
-                return Err(ConfigError {
+        let session_secret =
+            match get("SESSION_SECRET") {
+                Some(secret) if secret.len() < MIN_SESSION_SECRET_LEN => {
+                    return Err(ConfigError {
+                        var: "SESSION_SECRET",
+                        problem: format!(
+                            "is {} characters long; it needs at least {MIN_SESSION_SECRET_LEN}",
+                            secret.len()
+                        ),
+                        example: "the output of `openssl rand -base64 48`",
+                    })
+                }
+                Some(secret) => Some(SessionSecret(secret)),
+                None if provider.is_some() => return Err(ConfigError {
                     var: "SESSION_SECRET",
-                    problem: format!("is {} characters long; it needs at least {MIN_SESSION_SECRET_LEN}", secret.len()),
+                    problem:
+                        "is required with a real identity provider (it seals the session cookies)"
+                            .into(),
                     example: "the output of `openssl rand -base64 48`",
-                })
-            }
-            Some(secret) => Some(SessionSecret(secret)),
-            None if provider.is_some() => {
-                return Err(ConfigError {
-                    var: "SESSION_SECRET",
-                    problem: "is required with a real identity provider (it seals the session cookies)".into(),
-                    example: "the output of `openssl rand -base64 48`",
-                })
-            }
-            None => None,
-        };
+                }),
+                None => None,
+            };
 
         Ok(EnvConfig {
             app_url,
@@ -131,7 +142,9 @@ fn parse_app_url(raw: &str) -> Result<Url, ConfigError> {
         return Err(bad(format!("{raw:?} must be an http(s) URL with a host")));
     }
     if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
-        return Err(bad(format!("{raw:?} must be an origin only, without path, query or fragment")));
+        return Err(bad(format!(
+            "{raw:?} must be an origin only, without path, query or fragment"
+        )));
     }
     Ok(url)
 }
@@ -166,8 +179,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(vars: &[(&str, &str)]) -> Result<EnvConfig, ConfigError> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         EnvConfig::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -176,7 +191,10 @@ mod tests {
         let config = lookup(&[]).unwrap();
         assert!(config.provider.is_none());
         assert_eq!(config.app_url.as_str(), "http://localhost:3000/");
-        assert_eq!(config.app_url_for("/auth/callback"), "http://localhost:3000/auth/callback");
+        assert_eq!(
+            config.app_url_for("/auth/callback"),
+            "http://localhost:3000/auth/callback"
+        );
     }
 
     #[test]
@@ -203,7 +221,9 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.var, "SCALEKIT_CLIENT_SECRET");
-        assert!(err.to_string().starts_with("SCALEKIT_CLIENT_SECRET is not set"));
+        assert!(err
+            .to_string()
+            .starts_with("SCALEKIT_CLIENT_SECRET is not set"));
     }
 
     #[test]
@@ -216,16 +236,36 @@ mod tests {
                 ("SESSION_SECRET", "0123456789abcdef0123456789abcdef"),
             ])
         };
-        assert_eq!(full("not a url").unwrap_err().var, "SCALEKIT_ENVIRONMENT_URL");
-        assert_eq!(full("http://acme.scalekit.dev").unwrap_err().var, "SCALEKIT_ENVIRONMENT_URL");
-        assert!(full("http://127.0.0.1:9000").is_ok(), "plain http is fine on loopback");
-        assert_eq!(lookup(&[("APP_URL", "localhost:3000")]).unwrap_err().var, "APP_URL");
-        assert_eq!(lookup(&[("APP_URL", "http://x.example/app")]).unwrap_err().var, "APP_URL");
+        assert_eq!(
+            full("not a url").unwrap_err().var,
+            "SCALEKIT_ENVIRONMENT_URL"
+        );
+        assert_eq!(
+            full("http://acme.scalekit.dev").unwrap_err().var,
+            "SCALEKIT_ENVIRONMENT_URL"
+        );
+        assert!(
+            full("http://127.0.0.1:9000").is_ok(),
+            "plain http is fine on loopback"
+        );
+        assert_eq!(
+            lookup(&[("APP_URL", "localhost:3000")]).unwrap_err().var,
+            "APP_URL"
+        );
+        assert_eq!(
+            lookup(&[("APP_URL", "http://x.example/app")])
+                .unwrap_err()
+                .var,
+            "APP_URL"
+        );
     }
 
     #[test]
     fn session_secret_rules() {
-        assert_eq!(lookup(&[("SESSION_SECRET", "short")]).unwrap_err().var, "SESSION_SECRET");
+        assert_eq!(
+            lookup(&[("SESSION_SECRET", "short")]).unwrap_err().var,
+            "SESSION_SECRET"
+        );
         let err = lookup(&[
             ("SCALEKIT_ENVIRONMENT_URL", "https://acme.scalekit.dev"),
             ("SCALEKIT_CLIENT_ID", "skc_1"),

@@ -29,9 +29,15 @@ pub enum StartError {
     #[error("cannot read the Leptos build settings from Cargo.toml: {0}")]
     Leptos(String),
     #[error("cannot start the built-in identity provider on {addr}: {source}")]
-    DevIdp { addr: String, source: std::io::Error },
+    DevIdp {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: String, source: std::io::Error },
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("cannot create the OpenID Connect client: {0}")]
     Oidc(#[from] crate::oidc::OidcError),
 }
@@ -46,7 +52,11 @@ pub struct Server {
 
 /// Builds the router for `env` and `settings`; starts the built-in provider when no
 /// real provider is configured.
-pub async fn assemble(env: &EnvConfig, settings: &Settings, options: LeptosOptions) -> Result<Server, StartError> {
+pub async fn assemble(
+    env: &EnvConfig,
+    settings: &Settings,
+    options: LeptosOptions,
+) -> Result<Server, StartError> {
     let redirect_uri = env.app_url_for(&settings.auth.callback_path);
     let post_logout_redirect_uri = env.app_url_for(&settings.auth.post_logout_path);
 
@@ -85,14 +95,20 @@ pub async fn assemble(env: &EnvConfig, settings: &Settings, options: LeptosOptio
         clock_leeway: Duration::from_secs(auth_settings.clock_leeway_secs),
         connect_timeout: auth_settings.http_connect_timeout(),
         timeout: auth_settings.http_timeout(),
-        jwks_min_refetch_interval: Duration::from_secs(auth_settings.jwks_refetch_min_interval_secs),
+        jwks_min_refetch_interval: Duration::from_secs(
+            auth_settings.jwks_refetch_min_interval_secs,
+        ),
     })?;
 
     let secret = match &env.session_secret {
         Some(secret) => secret.expose().to_vec(),
         None => crate::oidc::authorize::random_token().into_bytes(),
     };
-    let cookies = CookiePolicy::new(&settings.cookies, auth_settings.login_state_ttl_secs, &secret);
+    let cookies = CookiePolicy::new(
+        &settings.cookies,
+        auth_settings.login_state_ttl_secs,
+        &secret,
+    );
     let auth: SharedAuth = Arc::new(AuthService {
         oidc,
         cookies,
@@ -100,7 +116,11 @@ pub async fn assemble(env: &EnvConfig, settings: &Settings, options: LeptosOptio
     });
 
     let router = router(auth.clone(), options);
-    Ok(Server { router, auth, dev_idp })
+    Ok(Server {
+        router,
+        auth,
+        dev_idp,
+    })
 }
 
 /// The app's routes and layers.
@@ -133,13 +153,17 @@ fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,scalekit_leptos_starter=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 async fn start() -> Result<(), StartError> {
     let env = EnvConfig::from_process_env()?;
     let settings = Settings::load()?;
-    let conf = get_configuration(Some("Cargo.toml")).map_err(|e| StartError::Leptos(e.to_string()))?;
+    let conf =
+        get_configuration(Some("Cargo.toml")).map_err(|e| StartError::Leptos(e.to_string()))?;
     let options = conf.leptos_options;
     let addr = options.site_addr;
 

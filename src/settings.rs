@@ -176,10 +176,7 @@ impl Settings {
     }
 
     /// Applies environment overrides, reading variables through `get`.
-    pub fn apply_env(
-        &mut self,
-        get: impl Fn(&str) -> Option<String>,
-    ) -> Result<(), SettingsError> {
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), SettingsError> {
         if let Some(addr) = get("DEV_IDP_ADDR") {
             self.dev_idp.addr = addr.parse().map_err(|e| SettingsError::Env {
                 var: "DEV_IDP_ADDR",
@@ -208,8 +205,11 @@ mod tests {
     use super::*;
 
     fn shipped() -> Settings {
-        Settings::from_file(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml")))
-            .expect("the shipped Leptos.toml is valid")
+        Settings::from_file(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/Leptos.toml"
+        )))
+        .expect("the shipped Leptos.toml is valid")
     }
 
     #[test]
@@ -264,6 +264,8 @@ mod tests {
         let err = settings
             .apply_env(|name| (name == "DEV_IDP_ACCESS_TOKEN_TTL_SECS").then(|| "soon".into()))
             .unwrap_err();
-        assert!(err.to_string().starts_with("DEV_IDP_ACCESS_TOKEN_TTL_SECS is invalid"));
+        assert!(err
+            .to_string()
+            .starts_with("DEV_IDP_ACCESS_TOKEN_TTL_SECS is invalid"));
     }
 }

@@ -16,12 +16,15 @@ pub struct SigningKey {
 impl SigningKey {
     /// A fresh 2048-bit RSA key with a Scalekit-style key id (`snk_…`).
     pub fn generate() -> std::io::Result<Self> {
-        let invalid = |e: String| std::io::Error::other(format!("cannot create the signing key: {e}"));
-        let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| invalid(e.to_string()))?;
+        let invalid =
+            |e: String| std::io::Error::other(format!("cannot create the signing key: {e}"));
+        let private =
+            RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|e| invalid(e.to_string()))?;
         let der = private.to_pkcs1_der().map_err(|e| invalid(e.to_string()))?;
         let encoding = EncodingKey::from_rsa_der(der.as_bytes());
         let kid = format!("snk_{}", &crate::oidc::authorize::random_token()[..16]);
-        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::RS256).map_err(|e| invalid(e.to_string()))?;
+        let mut jwk = Jwk::from_encoding_key(&encoding, Algorithm::RS256)
+            .map_err(|e| invalid(e.to_string()))?;
         jwk.common.key_id = Some(kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         jwk.common.key_algorithm = Some(KeyAlgorithm::RS256);
@@ -29,7 +32,10 @@ impl SigningKey {
     }
 
     /// Signs claims as an RS256 JWT with this key's `kid`.
-    pub fn sign<T: serde::Serialize>(&self, claims: &T) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn sign<T: serde::Serialize>(
+        &self,
+        claims: &T,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());
         header.typ = Some("JWT".into());

@@ -46,7 +46,10 @@ pub struct DevIdp {
 
 impl DevIdp {
     /// Binds `settings.addr` (port 0 picks a free port) and serves in the background.
-    pub async fn start(settings: &DevIdpSettings, registration: Registration) -> std::io::Result<Self> {
+    pub async fn start(
+        settings: &DevIdpSettings,
+        registration: Registration,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(settings.addr).await?;
         Self::serve(listener, settings, registration).await
     }

@@ -87,9 +87,18 @@ fn document(title: &str, body: String) -> String {
 }
 
 /// The hosted log-in / sign-up page.
-pub fn login_page(params: &AuthorizeParams, error: Option<&str>, seeded: &[String], email: Option<&str>) -> String {
+pub fn login_page(
+    params: &AuthorizeParams,
+    error: Option<&str>,
+    seeded: &[String],
+    email: Option<&str>,
+) -> String {
     let sign_up = params.is_sign_up();
-    let title = if sign_up { "Create your account" } else { "Log in" };
+    let title = if sign_up {
+        "Create your account"
+    } else {
+        "Log in"
+    };
     let hidden: Vec<_> = params
         .pairs()
         .into_iter()

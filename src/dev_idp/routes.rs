@@ -37,7 +37,8 @@ fn now() -> i64 {
 }
 
 fn parse<T: DeserializeOwned + Default>(raw: Option<&str>) -> T {
-    raw.and_then(|q| serde_urlencoded::from_str(q).ok()).unwrap_or_default()
+    raw.and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default()
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -113,14 +114,20 @@ fn check_client(state: &IdpState, params: &AuthorizeParams) -> Result<String, Re
     if params.client_id.as_deref() != Some(state.settings.client_id.as_str()) {
         return Err(html(
             StatusCode::BAD_REQUEST,
-            message_page("Unknown application", "This application is not registered with the identity provider (client_id)."),
+            message_page(
+                "Unknown application",
+                "This application is not registered with the identity provider (client_id).",
+            ),
         ));
     }
     let redirect_uri = params.redirect_uri.clone().unwrap_or_default();
     if !state.registration.redirect_uris.contains(&redirect_uri) {
         return Err(html(
             StatusCode::BAD_REQUEST,
-            message_page("Redirect URL not allowed", "The redirect_uri is not registered for this application."),
+            message_page(
+                "Redirect URL not allowed",
+                "The redirect_uri is not registered for this application.",
+            ),
         ));
     }
     Ok(redirect_uri)
@@ -129,9 +136,18 @@ fn check_client(state: &IdpState, params: &AuthorizeParams) -> Result<String, Re
 /// Errors that are reported back to the app (RFC 6749 §4.1.2.1).
 fn check_request(params: &AuthorizeParams) -> Result<(), (&'static str, &'static str)> {
     if params.response_type.as_deref() != Some("code") {
-        return Err(("unsupported_response_type", "only response_type=code is supported"));
+        return Err((
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        ));
     }
-    if !params.scope.as_deref().unwrap_or("").split(' ').any(|s| s == "openid") {
+    if !params
+        .scope
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .any(|s| s == "openid")
+    {
         return Err(("invalid_scope", "the openid scope is required"));
     }
     if params.code_challenge.is_some() && params.code_challenge_method.as_deref() != Some("S256") {
@@ -140,7 +156,12 @@ fn check_request(params: &AuthorizeParams) -> Result<(), (&'static str, &'static
     Ok(())
 }
 
-fn error_redirect(redirect_uri: &str, params: &AuthorizeParams, error: &str, description: &str) -> Response {
+fn error_redirect(
+    redirect_uri: &str,
+    params: &AuthorizeParams,
+    error: &str,
+    description: &str,
+) -> Response {
     let mut pairs = vec![("error", error), ("error_description", description)];
     if let Some(state) = params.state.as_deref() {
         pairs.push(("state", state));
@@ -149,10 +170,22 @@ fn error_redirect(redirect_uri: &str, params: &AuthorizeParams, error: &str, des
 }
 
 fn seeded_emails(state: &IdpState) -> Vec<String> {
-    state.settings.users.iter().map(|u| u.email.clone()).collect()
+    state
+        .settings
+        .users
+        .iter()
+        .map(|u| u.email.clone())
+        .collect()
 }
 
-fn code_redirect(state: &IdpState, redirect_uri: &str, params: &AuthorizeParams, email: &str, session_id: &str, set_cookie: Option<String>) -> Response {
+fn code_redirect(
+    state: &IdpState,
+    redirect_uri: &str,
+    params: &AuthorizeParams,
+    email: &str,
+    session_id: &str,
+    set_cookie: Option<String>,
+) -> Response {
     let code = state.issue_code(CodeGrant {
         redirect_uri: redirect_uri.to_string(),
         email: email.to_string(),
@@ -169,7 +202,11 @@ fn code_redirect(state: &IdpState, redirect_uri: &str, params: &AuthorizeParams,
     redirect(&with_query(redirect_uri, &pairs), set_cookie)
 }
 
-async fn authorize(State(state): State<Shared>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+async fn authorize(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     Counters::bump(&state.counters.authorize);
     let params: AuthorizeParams = parse(raw.as_deref());
     let redirect_uri = match check_client(&state, &params) {
@@ -184,10 +221,25 @@ async fn authorize(State(state): State<Shared>, headers: HeaderMap, RawQuery(raw
     match (remembered, prompt) {
         // Remembered, and the app did not ask to see the page again.
         (Some(session), p) if p != "login" && p != "create" && p != "select_account" => {
-            code_redirect(&state, &redirect_uri, &params, &session.email, &session.id, None)
+            code_redirect(
+                &state,
+                &redirect_uri,
+                &params,
+                &session.email,
+                &session.id,
+                None,
+            )
         }
-        (None, "none") => error_redirect(&redirect_uri, &params, "login_required", "the person is not logged in"),
-        _ => html(StatusCode::OK, login_page(&params, None, &seeded_emails(&state), None)),
+        (None, "none") => error_redirect(
+            &redirect_uri,
+            &params,
+            "login_required",
+            "the person is not logged in",
+        ),
+        _ => html(
+            StatusCode::OK,
+            login_page(&params, None, &seeded_emails(&state), None),
+        ),
     }
 }
 
@@ -219,7 +271,9 @@ async fn submit_login(State(state): State<Shared>, RawForm(body): RawForm) -> Re
         )
     };
     let looks_like_email = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
+        && email
+            .split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'));
     if !looks_like_email {
         return retry("Enter a valid email address.");
     }
@@ -240,7 +294,14 @@ async fn submit_login(State(state): State<Shared>, RawForm(body): RawForm) -> Re
     };
     let (cookie, session) = state.open_session(&person.email);
     let set_cookie = format!("{SESSION_COOKIE}={cookie}; Path=/; HttpOnly; SameSite=Lax");
-    code_redirect(&state, &redirect_uri, params, &person.email, &session.id, Some(set_cookie))
+    code_redirect(
+        &state,
+        &redirect_uri,
+        params,
+        &person.email,
+        &session.id,
+        Some(set_cookie),
+    )
 }
 
 #[derive(Default, Deserialize)]
@@ -255,7 +316,11 @@ struct TokenForm {
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    let mut response = (status, Json(json!({ "error": error, "error_description": description }))).into_response();
+    let mut response = (
+        status,
+        Json(json!({ "error": error, "error_description": description })),
+    )
+        .into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -268,56 +333,110 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let encoded = value.strip_prefix("Basic ")?;
     let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
-    let unescape = |s: &str| url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned());
+    let unescape = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+    };
     Some((unescape(id)?, unescape(secret)?))
 }
 
-async fn token(State(state): State<Shared>, headers: HeaderMap, RawForm(body): RawForm) -> Response {
+async fn token(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
     Counters::bump(&state.counters.token);
     let form: TokenForm = parse(std::str::from_utf8(&body).ok());
     let (client_id, client_secret) = match basic_credentials(&headers) {
         Some(credentials) => credentials,
-        None => (form.client_id.clone().unwrap_or_default(), form.client_secret.clone().unwrap_or_default()),
+        None => (
+            form.client_id.clone().unwrap_or_default(),
+            form.client_secret.clone().unwrap_or_default(),
+        ),
     };
-    if client_id != state.settings.client_id || !constant_time_eq(client_secret.as_bytes(), state.client_secret.as_bytes()) {
-        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed");
+    if client_id != state.settings.client_id
+        || !constant_time_eq(client_secret.as_bytes(), state.client_secret.as_bytes())
+    {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication failed",
+        );
     }
     let now = now();
     let (person, session_id, nonce, scope) = match form.grant_type.as_deref() {
         Some("authorization_code") => {
             let Some(grant) = form.code.as_deref().and_then(|c| state.take_code(c)) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the code is invalid, expired or already used");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the code is invalid, expired or already used",
+                );
             };
             if grant.expires_at < now {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the code has expired");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the code has expired",
+                );
             }
             if form.redirect_uri.as_deref() != Some(grant.redirect_uri.as_str()) {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "redirect_uri does not match the authorization request");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "redirect_uri does not match the authorization request",
+                );
             }
             if let Some(challenge) = &grant.code_challenge {
-                let verified = form
-                    .code_verifier
-                    .as_deref()
-                    .is_some_and(|v| constant_time_eq(Pkce::challenge_for(v).as_bytes(), challenge.as_bytes()));
+                let verified = form.code_verifier.as_deref().is_some_and(|v| {
+                    constant_time_eq(Pkce::challenge_for(v).as_bytes(), challenge.as_bytes())
+                });
                 if !verified {
-                    return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the PKCE code_verifier does not match");
+                    return oauth_error(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_grant",
+                        "the PKCE code_verifier does not match",
+                    );
                 }
             }
             let Some(person) = state.person(&grant.email) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the user no longer exists");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the user no longer exists",
+                );
             };
             (person, grant.session_id, grant.nonce, grant.scope)
         }
         Some("refresh_token") => {
-            let Some(grant) = form.refresh_token.as_deref().and_then(|t| state.take_refresh_token(t)) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the refresh token is invalid, revoked or already used");
+            let Some(grant) = form
+                .refresh_token
+                .as_deref()
+                .and_then(|t| state.take_refresh_token(t))
+            else {
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the refresh token is invalid, revoked or already used",
+                );
             };
             let Some(person) = state.person(&grant.email) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "the user no longer exists");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "the user no longer exists",
+                );
             };
             (person, grant.session_id, None, grant.scope)
         }
-        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "use authorization_code or refresh_token"),
+        _ => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "use authorization_code or refresh_token",
+            )
+        }
     };
     let grant = Grant {
         person: &person,
@@ -329,7 +448,11 @@ async fn token(State(state): State<Shared>, headers: HeaderMap, RawForm(body): R
         Ok(tokens) => tokens,
         Err(err) => {
             tracing::error!(%err, "built-in provider could not sign tokens");
-            return oauth_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "could not sign tokens");
+            return oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "could not sign tokens",
+            );
         }
     };
     let refresh_token = scope.split(' ').any(|s| s == "offline_access").then(|| {
@@ -362,7 +485,11 @@ struct LogoutParams {
     id_token_hint: Option<String>,
 }
 
-async fn logout(State(state): State<Shared>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+async fn logout(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     Counters::bump(&state.counters.logout);
     let params: LogoutParams = parse(raw.as_deref());
     if let Some(cookie) = session_cookie(&headers) {

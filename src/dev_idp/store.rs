@@ -87,7 +87,9 @@ pub struct IdpState {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A prefixed random id like Scalekit's (`usr_…`, `ses_…`, `org_…`).

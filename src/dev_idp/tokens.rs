@@ -23,7 +23,11 @@ pub struct Grant<'a> {
 }
 
 /// Signs an access token and an ID token for `grant`, with Scalekit's claims.
-pub fn mint(state: &IdpState, grant: &Grant<'_>, now: i64) -> Result<(String, String, u64), jsonwebtoken::errors::Error> {
+pub fn mint(
+    state: &IdpState,
+    grant: &Grant<'_>,
+    now: i64,
+) -> Result<(String, String, u64), jsonwebtoken::errors::Error> {
     let ttl = state.settings.access_token_ttl_secs;
     let exp = now + ttl as i64;
     let client_id = &state.settings.client_id;

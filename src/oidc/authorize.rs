@@ -167,11 +167,23 @@ mod tests {
         assert_eq!(p["nonce"], "no");
         assert_eq!(p["code_challenge"], "ch");
         assert_eq!(p["code_challenge_method"], "S256");
-        for absent in ["prompt", "login_hint", "domain_hint", "organization_id", "connection_id", "provider"] {
-            assert!(!p.contains_key(absent), "{absent} must only be sent when set");
+        for absent in [
+            "prompt",
+            "login_hint",
+            "domain_hint",
+            "organization_id",
+            "connection_id",
+            "provider",
+        ] {
+            assert!(
+                !p.contains_key(absent),
+                "{absent} must only be sent when set"
+            );
         }
         // Spaces in the scope are encoded, not left raw.
-        assert!(url.as_str().contains("scope=openid+profile+email+offline_access"));
+        assert!(url
+            .as_str()
+            .contains("scope=openid+profile+email+offline_access"));
     }
 
     #[test]

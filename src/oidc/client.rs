@@ -72,7 +72,11 @@ impl OidcClient {
             .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ))
             .build()
             .map_err(|e| OidcError::Unreachable(format!("cannot build the HTTP client: {e}")))?;
         Ok(OidcClient {
@@ -153,7 +157,11 @@ impl OidcClient {
     }
 
     /// Exchanges the code from the callback for tokens.
-    pub async fn exchange_code(&self, code: &str, code_verifier: &str) -> Result<TokenSet, OidcError> {
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        code_verifier: &str,
+    ) -> Result<TokenSet, OidcError> {
         let provider = self.provider().await?;
         token::exchange_code(
             &self.http,
@@ -197,7 +205,11 @@ impl OidcClient {
     }
 
     /// The provider's logout URL for this session.
-    pub async fn logout_url(&self, id_token_hint: Option<&str>, state: &str) -> Result<Url, OidcError> {
+    pub async fn logout_url(
+        &self,
+        id_token_hint: Option<&str>,
+        state: &str,
+    ) -> Result<Url, OidcError> {
         let provider = self.provider().await?;
         let endpoint = provider
             .metadata

@@ -131,8 +131,14 @@ mod tests {
         let env = Url::parse("https://acme.scalekit.dev").unwrap();
         let m = ProviderMetadata::scalekit_defaults(&env);
         assert_eq!(m.issuer, "https://acme.scalekit.dev");
-        assert_eq!(m.authorization_endpoint.as_str(), "https://acme.scalekit.dev/oauth/authorize");
-        assert_eq!(m.token_endpoint.as_str(), "https://acme.scalekit.dev/oauth/token");
+        assert_eq!(
+            m.authorization_endpoint.as_str(),
+            "https://acme.scalekit.dev/oauth/authorize"
+        );
+        assert_eq!(
+            m.token_endpoint.as_str(),
+            "https://acme.scalekit.dev/oauth/token"
+        );
         assert_eq!(m.jwks_uri.as_str(), "https://acme.scalekit.dev/keys");
         assert_eq!(
             m.end_session_endpoint.unwrap().as_str(),
@@ -158,7 +164,8 @@ mod tests {
     #[test]
     fn discovery_document_naming_another_issuer_is_refused() {
         let env = Url::parse("https://idp.example").unwrap();
-        let doc = br#"{"issuer":"https://evil.example","authorization_endpoint":"https://idp.example/a",
+        let doc =
+            br#"{"issuer":"https://evil.example","authorization_endpoint":"https://idp.example/a",
             "token_endpoint":"https://idp.example/t","jwks_uri":"https://idp.example/k"}"#;
         let err = ProviderMetadata::from_document(&env, doc).unwrap_err();
         assert!(err.to_string().contains("does not match"), "{err}");

@@ -13,10 +13,7 @@ pub enum OidcError {
     Unreachable(String),
     /// The provider answered with an HTTP status we did not expect.
     #[error("the identity provider answered {status} at {endpoint}")]
-    UnexpectedStatus {
-        endpoint: String,
-        status: u16,
-    },
+    UnexpectedStatus { endpoint: String, status: u16 },
     /// The provider's answer could not be understood.
     #[error("the identity provider's answer from {endpoint} is malformed: {message}")]
     Malformed { endpoint: String, message: String },

@@ -156,14 +156,19 @@ mod tests {
 
     #[test]
     fn keeps_signature_keys_and_skips_encryption_and_unsupported_ones() {
-        let enc = RSA_JWK.replace(r#""use":"sig""#, r#""use":"enc""#).replace("snk_1", "enc_1");
+        let enc = RSA_JWK
+            .replace(r#""use":"sig""#, r#""use":"enc""#)
+            .replace("snk_1", "enc_1");
         let body = format!(
             r#"{{"keys":[{RSA_JWK},{enc},{{"kty":"oct","kid":"h","k":"c2VjcmV0"}},{{"kty":"weird","kid":"w"}}]}}"#
         );
         let keys = parse_key_set(body.as_bytes()).unwrap();
         // The `oct` (HMAC) key is "supported" by the crate but is never trusted: our
         // algorithm allow-list has no HS* entry, so it cannot verify anything (see validate.rs).
-        let kids: Vec<_> = keys.iter().map(|k| k.kid.clone().unwrap_or_default()).collect();
+        let kids: Vec<_> = keys
+            .iter()
+            .map(|k| k.kid.clone().unwrap_or_default())
+            .collect();
         assert!(kids.contains(&"snk_1".to_string()));
         assert!(!kids.contains(&"enc_1".to_string()));
         assert!(!kids.contains(&"w".to_string()));

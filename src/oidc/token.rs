@@ -104,7 +104,10 @@ async fn post_form(
     })?;
     let response = http
         .post(endpoint.clone())
-        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
         .header(reqwest::header::ACCEPT, "application/json")
         .body(body)
         .send()
@@ -120,7 +123,11 @@ async fn post_form(
 
 /// Interprets a token endpoint answer: tokens on 200, the OAuth error on 4xx,
 /// anything else an error naming the status.
-pub fn parse_token_response(endpoint: &str, status: u16, body: &[u8]) -> Result<TokenSet, OidcError> {
+pub fn parse_token_response(
+    endpoint: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<TokenSet, OidcError> {
     if status == 200 {
         let tokens: TokenSet = serde_json::from_slice(body).map_err(|e| OidcError::Malformed {
             endpoint: endpoint.to_string(),
@@ -164,7 +171,10 @@ mod tests {
         assert_eq!(t.expires_in, Some(299));
         // Debug output never shows a token.
         let debug = format!("{t:?}");
-        assert!(!debug.contains("\"a\"") && !debug.contains("\"r\""), "{debug}");
+        assert!(
+            !debug.contains("\"a\"") && !debug.contains("\"r\""),
+            "{debug}"
+        );
     }
 
     #[test]

@@ -138,13 +138,17 @@ async fn verify<T: serde::de::DeserializeOwned + HasIssuedAt>(
 ) -> Result<T, ValidationError> {
     let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
         // `alg: none` and other algorithms the crate does not know fail to parse here.
-        ErrorKind::Json(_) | ErrorKind::Base64(_) | ErrorKind::Utf8(_) | ErrorKind::InvalidToken => {
-            ValidationError::Malformed
-        }
+        ErrorKind::Json(_)
+        | ErrorKind::Base64(_)
+        | ErrorKind::Utf8(_)
+        | ErrorKind::InvalidToken => ValidationError::Malformed,
         _ => ValidationError::Malformed,
     })?;
     if !ALLOWED_ALGORITHMS.contains(&header.alg) {
-        return Err(ValidationError::DisallowedAlgorithm(format!("{:?}", header.alg)));
+        return Err(ValidationError::DisallowedAlgorithm(format!(
+            "{:?}",
+            header.alg
+        )));
     }
     let key = jwks
         .key_for(header.kid.as_deref())
@@ -218,7 +222,10 @@ pub async fn validate_id_token(
         _ => {}
     }
     if let Some(expected) = expected_nonce {
-        let got = claims.nonce.as_deref().ok_or(ValidationError::NonceMismatch)?;
+        let got = claims
+            .nonce
+            .as_deref()
+            .ok_or(ValidationError::NonceMismatch)?;
         if !constant_time_eq(got.as_bytes(), expected.as_bytes()) {
             return Err(ValidationError::NonceMismatch);
         }

@@ -35,7 +35,11 @@ pub struct ErrorPage {
 /// A complete HTML document for an error that happens outside the app's routes
 /// (the login callback). Leptos escapes every value, so provider text cannot inject markup.
 #[cfg(feature = "ssr")]
-pub fn error_document(options: &leptos::config::LeptosOptions, status: u16, page: &ErrorPage) -> String {
+pub fn error_document(
+    options: &leptos::config::LeptosOptions,
+    status: u16,
+    page: &ErrorPage,
+) -> String {
     let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
     let ErrorPage {
         title,

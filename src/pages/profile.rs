@@ -36,7 +36,8 @@ pub fn ProfilePage() -> impl IntoView {
 fn Profile(user: User) -> impl IntoView {
     let user = RwSignal::new(user);
     keep_session_fresh(user);
-    let field = move |f: fn(&User) -> Option<String>| move || user.with(f).unwrap_or_else(|| "—".into());
+    let field =
+        move |f: fn(&User) -> Option<String>| move || user.with(f).unwrap_or_else(|| "—".into());
     view! {
         <section class="card profile">
             <h1>"Hello, " {move || user.with(|u| u.display_name().to_string())}</h1>
@@ -86,7 +87,9 @@ fn keep_session_fresh(user: RwSignal<User>) {
                     match refresh_session().await {
                         Ok(Some(fresh)) => user.set(fresh),
                         Ok(None) => {
-                            let _ = window().location().set_href(&Notice::SessionEnded.home_url());
+                            let _ = window()
+                                .location()
+                                .set_href(&Notice::SessionEnded.home_url());
                         }
                         // The provider is briefly unavailable: the server-side guard
                         // tries again on the next navigation.

@@ -53,7 +53,13 @@ impl CookiePolicy {
         }
     }
 
-    fn build(&self, name: &'static str, value: String, path: &'static str, max_age: Option<u64>) -> Cookie<'static> {
+    fn build(
+        &self,
+        name: &'static str,
+        value: String,
+        path: &'static str,
+        max_age: Option<u64>,
+    ) -> Cookie<'static> {
         let mut cookie = Cookie::build((name, value))
             .path(path)
             .http_only(true)
@@ -73,13 +79,18 @@ impl CookiePolicy {
     fn read(&self, jar: &Cookies, name: &str) -> Option<String> {
         // A cookie that does not unseal (tampered, truncated, or sealed with another
         // key) reads as absent.
-        jar.private(&self.key).get(name).map(|c| c.value().to_string())
+        jar.private(&self.key)
+            .get(name)
+            .map(|c| c.value().to_string())
     }
 
+    /// Tells the browser to delete a cookie. An explicit expired cookie is sent even
+    /// when the request did not carry it (the refresh cookie is only sent below its
+    /// path, so a logout elsewhere never sees it but must still delete it).
     fn clear(&self, jar: &Cookies, name: &'static str, path: &'static str) {
-        if jar.get(name).is_some() {
-            jar.remove(self.build(name, String::new(), path, None));
-        }
+        let mut removal = self.build(name, String::new(), path, None);
+        removal.make_removal();
+        jar.add(removal);
     }
 
     /// The access-cookie lifetime: `expires_in - margin`, but never less than half the
@@ -91,11 +102,24 @@ impl CookiePolicy {
     }
 
     /// Stores a fresh session. The refresh token is kept only when the provider sent one.
-    pub fn set_session(&self, jar: &Cookies, access_token: &str, expires_in: u64, refresh_token: Option<&str>, id_token: Option<&str>) {
+    pub fn set_session(
+        &self,
+        jar: &Cookies,
+        access_token: &str,
+        expires_in: u64,
+        refresh_token: Option<&str>,
+        id_token: Option<&str>,
+    ) {
         let max_age = self.access_cookie_max_age(expires_in);
-        self.put(jar, self.build(ACCESS_COOKIE, access_token.to_string(), "/", Some(max_age)));
+        self.put(
+            jar,
+            self.build(ACCESS_COOKIE, access_token.to_string(), "/", Some(max_age)),
+        );
         if let Some(refresh) = refresh_token {
-            self.put(jar, self.build(REFRESH_COOKIE, refresh.to_string(), REFRESH_PATH, None));
+            self.put(
+                jar,
+                self.build(REFRESH_COOKIE, refresh.to_string(), REFRESH_PATH, None),
+            );
         }
         if let Some(id) = id_token {
             self.put(jar, self.build(ID_COOKIE, id.to_string(), "/", None));
@@ -117,26 +141,35 @@ impl CookiePolicy {
     /// True when the browser sent a session marker (the ID-token cookie), so a missing or
     /// expired access token is worth a refresh rather than a new login.
     pub fn has_session_marker(&self, jar: &Cookies) -> bool {
-        jar.get(ID_COOKIE).is_some()
+        jar.get(ID_COOKIE).is_some_and(|c| !c.value().is_empty())
     }
 
     /// Removes every session cookie the browser sent.
     pub fn clear_session(&self, jar: &Cookies) {
         self.clear(jar, ACCESS_COOKIE, "/");
         self.clear(jar, ID_COOKIE, "/");
-        // The refresh cookie is only sent below its path, so clear it unconditionally.
-        jar.remove(self.build(REFRESH_COOKIE, String::new(), REFRESH_PATH, None));
+        self.clear(jar, REFRESH_COOKIE, REFRESH_PATH);
     }
 
     /// Stores the sealed login state for the 10-minute login window.
     pub fn set_login_state(&self, jar: &Cookies, encoded: String) {
-        self.put(jar, self.build(LOGIN_STATE_COOKIE, encoded, "/", Some(self.login_state_ttl_secs)));
+        self.put(
+            jar,
+            self.build(
+                LOGIN_STATE_COOKIE,
+                encoded,
+                "/",
+                Some(self.login_state_ttl_secs),
+            ),
+        );
     }
 
     /// Reads and deletes the login state: it is single-use.
     pub fn take_login_state(&self, jar: &Cookies) -> Option<String> {
         let value = self.read(jar, LOGIN_STATE_COOKIE);
-        self.clear(jar, LOGIN_STATE_COOKIE, "/");
+        if jar.get(LOGIN_STATE_COOKIE).is_some_and(|c| !c.value().is_empty()) {
+            self.clear(jar, LOGIN_STATE_COOKIE, "/");
+        }
         value
     }
 }
@@ -209,13 +242,19 @@ mod tests {
         assert_eq!(policy.access_token(&jar), None);
 
         let other = CookiePolicy::new(
-            &Settings::from_toml(include_str!("../../../Leptos.toml")).unwrap().cookies,
+            &Settings::from_toml(include_str!("../../../Leptos.toml"))
+                .unwrap()
+                .cookies,
             600,
             b"another secret, another key, 32+",
         );
         let sealed_elsewhere = Cookies::default();
         other.set_session(&sealed_elsewhere, "A", 60, None, None);
-        let value = sealed_elsewhere.get(ACCESS_COOKIE).unwrap().value().to_string();
+        let value = sealed_elsewhere
+            .get(ACCESS_COOKIE)
+            .unwrap()
+            .value()
+            .to_string();
         let jar = Cookies::default();
         jar.add(Cookie::new(ACCESS_COOKIE, value));
         assert_eq!(policy.access_token(&jar), None);

@@ -32,7 +32,10 @@ async fn reject_cross_site() -> Result<(), ServerFnError> {
     Ok(())
 }
 
-pub async fn start_login(intent: LoginIntent, return_to: Option<String>) -> Result<(), ServerFnError> {
+pub async fn start_login(
+    intent: LoginIntent,
+    return_to: Option<String>,
+) -> Result<(), ServerFnError> {
     reject_cross_site().await?;
     let (auth, jar) = request_context().await?;
     match auth.begin_login(&jar, intent, return_to.as_deref()).await {

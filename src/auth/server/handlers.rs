@@ -75,7 +75,11 @@ fn page(state: &AuthHandlerState, status: u16, page: ErrorPage) -> Response {
     no_store(response)
 }
 
-async fn callback(State(state): State<AuthHandlerState>, jar: Cookies, RawQuery(raw): RawQuery) -> Response {
+async fn callback(
+    State(state): State<AuthHandlerState>,
+    jar: Cookies,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let query: CallbackQuery = parse_query(raw);
     match state.auth.complete_login(&jar, &query).await {
         Ok(destination) => see_other(&destination),
@@ -133,7 +137,11 @@ struct RefreshQuery {
     return_to: Option<String>,
 }
 
-async fn refresh(State(state): State<AuthHandlerState>, jar: Cookies, RawQuery(raw): RawQuery) -> Response {
+async fn refresh(
+    State(state): State<AuthHandlerState>,
+    jar: Cookies,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let query: RefreshQuery = parse_query(raw);
     let destination = query
         .return_to
@@ -169,7 +177,12 @@ async fn refresh(State(state): State<AuthHandlerState>, jar: Cookies, RawQuery(r
 /// Route guard for the protected prefixes of `Leptos.toml`: renders the page only for a
 /// valid session, sends an expired one through `/auth/refresh` first, and everyone else
 /// to the home page. Protected pages are never cached.
-pub async fn guard(State(auth): State<SharedAuth>, jar: Cookies, mut request: Request, next: Next) -> Response {
+pub async fn guard(
+    State(auth): State<SharedAuth>,
+    jar: Cookies,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
     if !auth.settings.is_protected(path) {
         return next.run(request).await;
@@ -185,9 +198,10 @@ pub async fn guard(State(auth): State<SharedAuth>, jar: Cookies, mut request: Re
                 .path_and_query()
                 .map(|pq| pq.as_str().to_string())
                 .unwrap_or_else(|| "/".into());
-            let location: String = url::form_urlencoded::Serializer::new(format!("{REFRESH_PATH}?"))
-                .append_pair("return_to", &here)
-                .finish();
+            let location: String =
+                url::form_urlencoded::Serializer::new(format!("{REFRESH_PATH}?"))
+                    .append_pair("return_to", &here)
+                    .finish();
             see_other(&location)
         }
         SessionStatus::Anonymous => see_other("/"),

@@ -48,7 +48,8 @@ impl LoginState {
 
     /// The cookie value (sealed by the cookie policy afterwards).
     pub fn encode(&self) -> String {
-        let return_to: String = url::form_urlencoded::byte_serialize(self.return_to.as_bytes()).collect();
+        let return_to: String =
+            url::form_urlencoded::byte_serialize(self.return_to.as_bytes()).collect();
         format!(
             "{VERSION} {} {} {} {} {return_to}",
             self.state, self.nonce, self.code_verifier, self.issued_at
@@ -65,10 +66,15 @@ impl LoginState {
         let nonce = parts.next()?.to_string();
         let code_verifier = parts.next()?.to_string();
         let issued_at = parts.next()?.parse().ok()?;
-        let return_to: String = url::form_urlencoded::parse(format!("r={}", parts.next()?).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())?;
-        if parts.next().is_some() || [&state, &nonce, &code_verifier].iter().any(|s| s.is_empty()) {
+        let return_to: String =
+            url::form_urlencoded::parse(format!("r={}", parts.next()?).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())?;
+        if parts.next().is_some()
+            || [&state, &nonce, &code_verifier]
+                .iter()
+                .any(|s| s.is_empty())
+        {
             return None;
         }
         Some(LoginState {
@@ -81,7 +87,12 @@ impl LoginState {
     }
 
     /// Checks that a callback's `state` belongs to this login and that it is recent.
-    pub fn verify(&self, callback_state: &str, now: i64, ttl_secs: u64) -> Result<(), LoginStateError> {
+    pub fn verify(
+        &self,
+        callback_state: &str,
+        now: i64,
+        ttl_secs: u64,
+    ) -> Result<(), LoginStateError> {
         if !constant_time_eq(callback_state.as_bytes(), self.state.as_bytes()) {
             return Err(LoginStateError::StateMismatch);
         }
@@ -101,11 +112,15 @@ pub fn safe_return_path(raw: &str) -> Option<String> {
     if raw.is_empty() || raw.len() > 2048 || !raw.starts_with('/') {
         return None;
     }
-    if raw.chars().any(|c| c.is_control() || c == '\\' || c.is_whitespace()) {
+    if raw
+        .chars()
+        .any(|c| c.is_control() || c == '\\' || c.is_whitespace())
+    {
         return None;
     }
     let decoded: String = percent_decode(raw);
-    if decoded.starts_with("//") || decoded.contains('\\') || decoded.chars().any(char::is_control) {
+    if decoded.starts_with("//") || decoded.contains('\\') || decoded.chars().any(char::is_control)
+    {
         return None;
     }
     if raw.starts_with("//") {
@@ -128,10 +143,11 @@ fn percent_decode(raw: &str) -> String {
     // Decode repeatedly so double-encoded tricks (%252F) are seen too.
     let mut current = raw.to_string();
     for _ in 0..3 {
-        let next: String = url::form_urlencoded::parse(format!("x={}", current.replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned())
-            .unwrap_or_default();
+        let next: String =
+            url::form_urlencoded::parse(format!("x={}", current.replace('+', "%2B")).as_bytes())
+                .next()
+                .map(|(_, v)| v.into_owned())
+                .unwrap_or_default();
         if next == current {
             break;
         }
@@ -157,7 +173,14 @@ mod tests {
 
     #[test]
     fn garbage_does_not_decode() {
-        for value in ["", "v1", "v2 a b c 1 %2F", "v1 a b c notanumber %2F", "v1 a b c 1 %2F extra", "v1 a b c 1 https%3A%2F%2Fevil.example"] {
+        for value in [
+            "",
+            "v1",
+            "v2 a b c 1 %2F",
+            "v1 a b c notanumber %2F",
+            "v1 a b c 1 %2F extra",
+            "v1 a b c 1 https%3A%2F%2Fevil.example",
+        ] {
             assert_eq!(LoginState::decode(value), None, "{value:?}");
         }
     }
@@ -166,9 +189,18 @@ mod tests {
     fn state_must_match_and_be_recent() {
         let (state, _) = LoginState::begin("/".into(), 1_000);
         assert_eq!(state.verify(&state.state, 1_100, 600), Ok(()));
-        assert_eq!(state.verify("forged", 1_100, 600), Err(LoginStateError::StateMismatch));
-        assert_eq!(state.verify("", 1_100, 600), Err(LoginStateError::StateMismatch));
-        assert_eq!(state.verify(&state.state, 1_601, 600), Err(LoginStateError::Expired));
+        assert_eq!(
+            state.verify("forged", 1_100, 600),
+            Err(LoginStateError::StateMismatch)
+        );
+        assert_eq!(
+            state.verify("", 1_100, 600),
+            Err(LoginStateError::StateMismatch)
+        );
+        assert_eq!(
+            state.verify(&state.state, 1_601, 600),
+            Err(LoginStateError::Expired)
+        );
     }
 
     #[test]

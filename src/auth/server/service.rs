@@ -7,7 +7,10 @@ use super::{
 };
 use crate::{
     auth::{LoginIntent, User},
-    oidc::{AccessTokenClaims, AuthorizationOptions, IdTokenClaims, OidcClient, OidcError, Prompt, TokenSet},
+    oidc::{
+        AccessTokenClaims, AuthorizationOptions, IdTokenClaims, OidcClient, OidcError, Prompt,
+        TokenSet,
+    },
     settings::AuthSettings,
 };
 use std::sync::Arc;
@@ -43,8 +46,16 @@ impl Session {
             given_name: profile.and_then(|p| p.given_name.clone()),
             family_name: profile.and_then(|p| p.family_name.clone()),
             picture: profile.and_then(|p| p.picture.clone()),
-            organization_id: self.access.oid.clone().or_else(|| profile.and_then(|p| p.oid.clone())),
-            session_id: self.access.sid.clone().or_else(|| profile.and_then(|p| p.sid.clone())),
+            organization_id: self
+                .access
+                .oid
+                .clone()
+                .or_else(|| profile.and_then(|p| p.oid.clone())),
+            session_id: self
+                .access
+                .sid
+                .clone()
+                .or_else(|| profile.and_then(|p| p.sid.clone())),
             access_token_expires_at: self.access.exp,
             access_token_expires_at_utc: format_utc(self.access.exp),
         }
@@ -153,9 +164,16 @@ impl AuthService {
 
     /// Finishes a login at the callback: checks the login state, exchanges the code,
     /// validates the tokens and stores the session. Returns where to go next.
-    pub async fn complete_login(&self, jar: &Cookies, query: &CallbackQuery) -> Result<String, CallbackError> {
+    pub async fn complete_login(
+        &self,
+        jar: &Cookies,
+        query: &CallbackQuery,
+    ) -> Result<String, CallbackError> {
         // The login state is consumed whatever happens next: it is single-use.
-        let login = self.cookies.take_login_state(jar).and_then(|v| LoginState::decode(&v));
+        let login = self
+            .cookies
+            .take_login_state(jar)
+            .and_then(|v| LoginState::decode(&v));
         if let Some(error) = &query.error {
             return Err(CallbackError::Provider {
                 error: error.clone(),
@@ -163,8 +181,16 @@ impl AuthService {
             });
         }
         let login = login.ok_or(LoginStateError::Missing)?;
-        login.verify(query.state.as_deref().unwrap_or(""), now(), self.settings.login_state_ttl_secs)?;
-        let code = query.code.as_deref().filter(|c| !c.is_empty()).ok_or(CallbackError::MissingCode)?;
+        login.verify(
+            query.state.as_deref().unwrap_or(""),
+            now(),
+            self.settings.login_state_ttl_secs,
+        )?;
+        let code = query
+            .code
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or(CallbackError::MissingCode)?;
 
         let tokens = self
             .oidc
@@ -251,7 +277,10 @@ impl AuthService {
     /// `/auth/refresh`), stores the rotated tokens and returns the new session.
     /// When the provider says the grant is dead, the session cookies are cleared.
     pub async fn refresh(&self, jar: &Cookies) -> Result<Session, RefreshError> {
-        let refresh_token = self.cookies.refresh_token(jar).ok_or(RefreshError::NoRefreshToken)?;
+        let refresh_token = self
+            .cookies
+            .refresh_token(jar)
+            .ok_or(RefreshError::NoRefreshToken)?;
         let previous = self.profile(jar);
         let tokens = match self.oidc.refresh(&refresh_token).await {
             Ok(tokens) => tokens,
@@ -334,12 +363,27 @@ mod tests {
 
     #[test]
     fn callback_errors_map_to_statuses() {
-        let provider = CallbackError::Provider { error: "access_denied".into(), description: None };
+        let provider = CallbackError::Provider {
+            error: "access_denied".into(),
+            description: None,
+        };
         assert_eq!(provider.status(), 401);
-        assert_eq!(CallbackError::from(LoginStateError::StateMismatch).status(), 400);
-        assert_eq!(CallbackError::Exchange(OidcError::Timeout("t".into())).status(), 504);
-        assert_eq!(CallbackError::Exchange(OidcError::Unreachable("x".into())).status(), 502);
-        let replayed = OidcError::Refused { error: "invalid_grant".into(), description: None };
+        assert_eq!(
+            CallbackError::from(LoginStateError::StateMismatch).status(),
+            400
+        );
+        assert_eq!(
+            CallbackError::Exchange(OidcError::Timeout("t".into())).status(),
+            504
+        );
+        assert_eq!(
+            CallbackError::Exchange(OidcError::Unreachable("x".into())).status(),
+            502
+        );
+        let replayed = OidcError::Refused {
+            error: "invalid_grant".into(),
+            description: None,
+        };
         assert_eq!(CallbackError::Exchange(replayed).status(), 400);
     }
 }

@@ -1,0 +1,46 @@
+import { defineConfig, devices } from "@playwright/test";
+
+// The built server (target/debug or target/release) is started here, with its built-in
+// identity provider on 127.0.0.1 (another site than the app on localhost) and a short
+// access-token lifetime so the refresh path runs within a test.
+export const ACCESS_TOKEN_TTL_SECS = 8;
+const binary = process.env.APP_BINARY ?? "target/debug/scalekit-leptos-starter";
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 60_000,
+  expect: { timeout: 10_000 },
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: !!process.env.CI,
+  retries: 0,
+  reporter: [["list"]],
+  use: {
+    baseURL: "http://localhost:3000",
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: ["--disable-gpu", "--disable-quic", "--disable-sync"],
+    },
+  },
+  projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"] } }],
+  webServer: {
+    command: binary,
+    cwd: "..",
+    url: "http://127.0.0.1:3000/",
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe",
+    stderr: "pipe",
+    env: {
+      APP_URL: "http://localhost:3000",
+      DEV_IDP_ADDR: "127.0.0.1:3100",
+      DEV_IDP_ACCESS_TOKEN_TTL_SECS: String(ACCESS_TOKEN_TTL_SECS),
+      RUST_LOG: "info",
+      // The tests must run against the built-in provider, whatever the shell exports.
+      SCALEKIT_ENVIRONMENT_URL: "",
+      SCALEKIT_CLIENT_ID: "",
+      SCALEKIT_CLIENT_SECRET: "",
+    },
+  },
+});

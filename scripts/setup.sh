@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Installs what building the app needs, skipping whatever is already there:
+# the wasm32 target, cargo-leptos, and the wasm-bindgen CLI at exactly the version of
+# the wasm-bindgen crate in Cargo.lock. With --test it also installs what the browser
+# tests need: Debian's Chromium and the end2end npm packages.
+# See shared TOOLCHAIN notes: newer cargo-leptos releases do not build on rustc 1.95,
+# and cargo-leptos downloads missing tools from GitHub, which fails without internet.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CARGO_LEPTOS_VERSION="0.3.7"
+say() { printf '==> %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! command -v cargo-leptos >/dev/null 2>&1; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 20 minutes on 2 cores, once)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+fi
+
+wasm_bindgen_version=$(awk '$0 == "name = \"wasm-bindgen\"" { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if [ -z "$wasm_bindgen_version" ]; then
+  echo "error: cannot find the wasm-bindgen version in Cargo.lock" >&2
+  exit 1
+fi
+installed=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$installed" != "$wasm_bindgen_version" ]; then
+  say "installing wasm-bindgen-cli $wasm_bindgen_version (Cargo.lock's version; about 3 minutes, once)"
+  # Not --locked: its lockfile pins a webpki-roots release our registry does not serve.
+  cargo install wasm-bindgen-cli --version "$wasm_bindgen_version" --force
+fi
+
+if [ "${1:-}" = "--test" ]; then
+  if [ ! -x /usr/bin/chromium ]; then
+    say "installing Debian's Chromium for the browser tests"
+    export DEBIAN_FRONTEND=noninteractive
+    if [ "$(id -u)" = 0 ]; then
+      apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+    else
+      sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
+    fi
+  fi
+  if [ ! -x end2end/node_modules/.bin/playwright ]; then
+    say "installing the end2end npm packages (no browser download)"
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+  fi
+fi

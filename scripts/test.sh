@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Command 2: runs every test. Installs what is missing, checks formatting, runs the Rust
+# unit and integration tests (real HTTP against the built-in identity provider), builds
+# the app with cargo-leptos and runs the Playwright browser tests in Debian's Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "==> cargo test (server build: unit and integration tests)"
+cargo test --features ssr
+
+echo "==> cargo leptos build"
+cargo leptos build
+
+echo "==> Playwright browser tests"
+cd end2end
+npx playwright test

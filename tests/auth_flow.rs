@@ -1,0 +1,255 @@
+//! The login, session, refresh and logout flows over real HTTP, against the real router
+//! and the built-in identity provider (real RS256-signed JWTs).
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use scalekit_leptos_starter::dev_idp::Counters;
+
+#[tokio::test]
+async fn full_flow_login_profile_refresh_logout() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+
+    // Anonymous: the profile redirects home.
+    let profile = app.url.join("/dashboard/profile").unwrap();
+    let response = browser.get(&profile).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response, &app.url).path(), "/");
+
+    // The authorization URL carries every required parameter.
+    let authorize = start_login(&mut browser, &app, "login").await;
+    let params = query(&authorize);
+    assert_eq!(params["response_type"], "code");
+    assert_eq!(params["scope"], "openid profile email offline_access");
+    assert_eq!(params["redirect_uri"], format!("{}auth/callback", app.url));
+    assert_eq!(params["code_challenge_method"], "S256");
+    for name in ["client_id", "state", "nonce", "code_challenge"] {
+        assert!(!params[name].is_empty(), "{name}");
+    }
+    assert!(
+        browser.cookie(&app.url, "sk_login").is_some(),
+        "login state cookie set"
+    );
+
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    assert_eq!(callback.path(), "/auth/callback");
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response, &app.url).path(), "/dashboard/profile");
+    assert!(
+        browser.cookie(&app.url, "sk_login").is_none(),
+        "login state is single-use"
+    );
+    for name in ["sk_access", "sk_refresh", "sk_id"] {
+        let value = browser
+            .cookie(&app.url, name)
+            .unwrap_or_else(|| panic!("{name} set"));
+        assert!(
+            !value.contains("eyJ"),
+            "{name} is sealed, not a readable JWT"
+        );
+    }
+
+    // The profile renders the person from validated claims.
+    let response = browser.get(&profile).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Ada Lovelace") && html.contains("ada@example.com"),
+        "{html}"
+    );
+    assert!(html.contains("org_analytical_engines"));
+    assert!(
+        !html.contains("eyJ"),
+        "no token in the HTML or hydration data"
+    );
+
+    // An authenticated page view makes no call to the provider.
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    let before = idp.counters().back_channel_total();
+    for _ in 0..3 {
+        assert_eq!(browser.get(&profile).await.status(), StatusCode::OK);
+    }
+    assert_eq!(
+        idp.counters().back_channel_total(),
+        before,
+        "page views call the provider"
+    );
+    assert_eq!(
+        Counters::get(&idp.counters().jwks),
+        1,
+        "the key set was fetched once"
+    );
+
+    // Refresh rotates the refresh token.
+    let old_refresh = browser.cookie(&app.url, "sk_refresh").unwrap();
+    let refresh = app
+        .url
+        .join("/auth/refresh?return_to=/dashboard/profile")
+        .unwrap();
+    let response = browser.get(&refresh).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response, &app.url).path(), "/dashboard/profile");
+    assert_ne!(
+        browser.cookie(&app.url, "sk_refresh").unwrap(),
+        old_refresh,
+        "rotated"
+    );
+    assert_eq!(browser.get(&profile).await.status(), StatusCode::OK);
+
+    // Logout clears the session and goes through the provider's logout URL.
+    let response = browser
+        .post_form(&app.url.join("/auth/logout").unwrap(), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let logout = location(&response, &app.url);
+    assert_eq!(logout.path(), "/oidc/logout");
+    let params = query(&logout);
+    assert!(params["id_token_hint"].starts_with("eyJ"));
+    assert_eq!(params["post_logout_redirect_uri"], app.url.as_str());
+    assert!(!params["state"].is_empty());
+    for name in ["sk_access", "sk_id"] {
+        assert!(browser.cookie(&app.url, name).is_none(), "{name} cleared");
+    }
+    let response = browser.get(&logout).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let back = location(&response, &logout);
+    assert_eq!(back.origin(), app.url.origin());
+    assert_eq!(back.path(), "/");
+    assert_eq!(browser.get(&profile).await.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn expired_access_token_is_refreshed_through_the_refresh_path() {
+    let app = spawn_app(2).await;
+    let mut browser = Browser::default();
+    log_in(&mut browser, &app, "grace@example.com").await;
+    // The access cookie expires (here: we drop it, as the browser would after Max-Age).
+    browser.remove_cookie(&app.url, "sk_access");
+    let profile = app.url.join("/dashboard/profile?tab=1").unwrap();
+    let response = browser.get(&profile).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let refresh = location(&response, &app.url);
+    assert_eq!(refresh.path(), "/auth/refresh");
+    assert_eq!(query(&refresh)["return_to"], "/dashboard/profile?tab=1");
+    let response = browser.get(&refresh).await;
+    assert_eq!(location(&response, &app.url).as_str(), profile.as_str());
+    let response = browser.get(&profile).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("Grace Hopper"));
+}
+
+#[tokio::test]
+async fn forged_state_is_refused_and_sets_no_session() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let authorize = start_login(&mut browser, &app, "login").await;
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    let mut forged = callback.clone();
+    let code = query(&callback)["code"].clone();
+    forged.set_query(Some(&format!("code={code}&state=forged")));
+    let response = browser.get(&forged).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("does not match"));
+    assert!(browser.cookie(&app.url, "sk_access").is_none());
+
+    // Without any login in progress (no cookie), a callback is refused too.
+    let mut stranger = Browser::default();
+    let response = stranger.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(stranger.cookie(&app.url, "sk_access").is_none());
+}
+
+#[tokio::test]
+async fn replayed_code_is_refused() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let authorize = start_login(&mut browser, &app, "login").await;
+    let login_cookie = browser.cookie(&app.url, "sk_login").unwrap();
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    assert_eq!(browser.get(&callback).await.status(), StatusCode::SEE_OTHER);
+
+    // An attacker replays the same callback with the same login cookie.
+    let mut attacker = Browser::default();
+    attacker.set_cookie(&app.url, "sk_login", &login_cookie, "/");
+    let response = attacker.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("already used"));
+    assert!(attacker.cookie(&app.url, "sk_access").is_none());
+}
+
+#[tokio::test]
+async fn replayed_refresh_token_ends_the_session() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    log_in(&mut browser, &app, "ada@example.com").await;
+    let stolen = browser.cookie(&app.url, "sk_refresh").unwrap();
+    let refresh = app.url.join("/auth/refresh").unwrap();
+    assert_eq!(browser.get(&refresh).await.status(), StatusCode::SEE_OTHER);
+
+    // Replaying the used (rotated-out) refresh token is rejected by the provider.
+    let mut attacker = Browser::default();
+    attacker.set_cookie(&app.url, "sk_refresh", &stolen, "/auth/refresh");
+    attacker.set_cookie(
+        &app.url,
+        "sk_id",
+        &browser.cookie(&app.url, "sk_id").unwrap(),
+        "/",
+    );
+    let response = attacker.get(&refresh).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        location(&response, &app.url).as_str(),
+        app.url.join("/?notice=session_ended").unwrap().as_str()
+    );
+    assert!(attacker.cookie(&app.url, "sk_access").is_none());
+    assert!(
+        attacker.cookie(&app.url, "sk_id").is_none(),
+        "session cookies cleared"
+    );
+}
+
+#[tokio::test]
+async fn provider_error_at_the_callback_is_a_401_page_with_escaped_text() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let url = app
+        .url
+        .join("/auth/callback?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        .unwrap();
+    let response = browser.get(&url).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("access_denied"));
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>alert(1)"));
+}
+
+#[tokio::test]
+async fn sign_up_creates_the_person() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let authorize = start_login(&mut browser, &app, "signup").await;
+    assert_eq!(query(&authorize)["prompt"], "create");
+    let callback = continue_as(
+        &mut browser,
+        &authorize,
+        "new.person@example.com",
+        Some("New Person"),
+    )
+    .await;
+    assert_eq!(browser.get(&callback).await.status(), StatusCode::SEE_OTHER);
+    let html = browser
+        .get(&app.url.join("/dashboard/profile").unwrap())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("New Person") && html.contains("new.person@example.com"));
+}

@@ -1,0 +1,262 @@
+//! Test harness: the real app router and the built-in identity provider, in-process, on
+//! ephemeral loopback ports, driven over real HTTP by a small cookie-keeping client.
+
+#![allow(dead_code)]
+
+use reqwest::{header, redirect::Policy, Response, StatusCode};
+use scalekit_leptos_starter::{
+    config::EnvConfig,
+    server::{assemble, Server},
+    settings::Settings,
+};
+use std::collections::BTreeMap;
+use url::Url;
+
+pub struct TestApp {
+    pub url: Url,
+    pub server: Server,
+}
+
+/// Starts the app (and its built-in provider) with `ttl` seconds of access-token life.
+pub async fn spawn_app(ttl: u64) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+    let mut settings = Settings::from_file(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/Leptos.toml"
+    )))
+    .unwrap();
+    settings.dev_idp.addr = "127.0.0.1:0".parse().unwrap();
+    settings.dev_idp.access_token_ttl_secs = ttl;
+    let app_url = url.as_str().trim_end_matches('/').to_string();
+    let env = EnvConfig::from_lookup(|name| (name == "APP_URL").then(|| app_url.clone())).unwrap();
+    let options = leptos::config::LeptosOptions::builder()
+        .output_name("scalekit-leptos-starter")
+        .site_root("target/site")
+        .build();
+    let server = assemble(&env, &settings, options).await.unwrap();
+    let router = server.router.clone();
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    TestApp { url, server }
+}
+
+#[derive(Clone, Debug)]
+struct StoredCookie {
+    value: String,
+    path: String,
+}
+
+/// A browser-ish HTTP client: keeps cookies per host (with `Path` scoping and
+/// `Max-Age=0` deletion), never follows redirects by itself.
+pub struct Browser {
+    http: reqwest::Client,
+    jar: BTreeMap<(String, String), StoredCookie>,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            jar: BTreeMap::new(),
+        }
+    }
+}
+
+impl Browser {
+    fn host(url: &Url) -> String {
+        url.host_str().unwrap_or_default().to_string()
+    }
+
+    pub fn cookie_header(&self, url: &Url) -> String {
+        let host = Self::host(url);
+        self.jar
+            .iter()
+            .filter(|((h, _), c)| {
+                *h == host
+                    && (url.path() == c.path
+                        || url
+                            .path()
+                            .starts_with(&format!("{}/", c.path.trim_end_matches('/')))
+                        || c.path == "/")
+            })
+            .map(|((_, name), c)| format!("{name}={}", c.value))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    pub fn cookie(&self, url: &Url, name: &str) -> Option<String> {
+        self.jar
+            .get(&(Self::host(url), name.to_string()))
+            .map(|c| c.value.clone())
+    }
+
+    pub fn set_cookie(&mut self, url: &Url, name: &str, value: &str, path: &str) {
+        self.jar.insert(
+            (Self::host(url), name.into()),
+            StoredCookie {
+                value: value.into(),
+                path: path.into(),
+            },
+        );
+    }
+
+    pub fn remove_cookie(&mut self, url: &Url, name: &str) {
+        self.jar.remove(&(Self::host(url), name.to_string()));
+    }
+
+    fn store(&mut self, url: &Url, response: &Response) {
+        for header in response.headers().get_all(header::SET_COOKIE) {
+            let Ok(text) = header.to_str() else { continue };
+            let mut parts = text.split(';');
+            let Some((name, value)) = parts.next().and_then(|p| p.trim().split_once('=')) else {
+                continue;
+            };
+            let mut path = "/".to_string();
+            let mut delete = false;
+            for attr in parts {
+                let attr = attr.trim();
+                if let Some(p) = attr.strip_prefix("Path=") {
+                    path = p.to_string();
+                }
+                if attr == "Max-Age=0" || attr.starts_with("Max-Age=-") || attr.contains("1970") {
+                    delete = true;
+                }
+            }
+            let key = (Self::host(url), name.to_string());
+            if delete {
+                self.jar.remove(&key);
+            } else {
+                self.jar.insert(
+                    key,
+                    StoredCookie {
+                        value: value.to_string(),
+                        path,
+                    },
+                );
+            }
+        }
+    }
+
+    pub async fn get(&mut self, url: &Url) -> Response {
+        let response = self
+            .http
+            .get(url.clone())
+            .header(header::COOKIE, self.cookie_header(url))
+            .header(header::ACCEPT, "text/html")
+            .send()
+            .await
+            .unwrap();
+        self.store(url, &response);
+        response
+    }
+
+    pub async fn post_form(&mut self, url: &Url, form: &[(&str, &str)]) -> Response {
+        let response = self
+            .http
+            .post(url.clone())
+            .header(header::COOKIE, self.cookie_header(url))
+            .header(header::ACCEPT, "text/html")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(form).unwrap())
+            .send()
+            .await
+            .unwrap();
+        self.store(url, &response);
+        response
+    }
+}
+
+pub fn location(response: &Response, base: &Url) -> Url {
+    let value = response
+        .headers()
+        .get(header::LOCATION)
+        .unwrap_or_else(|| panic!("no Location on a {} response", response.status()))
+        .to_str()
+        .unwrap();
+    base.join(value).unwrap()
+}
+
+pub fn query(url: &Url) -> BTreeMap<String, String> {
+    url.query_pairs().into_owned().collect()
+}
+
+/// The hidden fields of the provider's hosted-page form.
+pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    html.split("<input")
+        .skip(1)
+        .filter(|tag| tag.contains(r#"type="hidden""#))
+        .filter_map(|tag| {
+            let attr = |name: &str| {
+                let start = tag.find(&format!(r#"{name}=""#))? + name.len() + 2;
+                let end = tag[start..].find('"')? + start;
+                Some(
+                    tag[start..end]
+                        .replace("&amp;", "&")
+                        .replace("&quot;", "\""),
+                )
+            };
+            Some((attr("name")?, attr("value")?))
+        })
+        .collect()
+}
+
+/// Clicks "Log in" (or "Sign up") and returns the provider's hosted page URL.
+pub async fn start_login(browser: &mut Browser, app: &TestApp, intent: &str) -> Url {
+    let login = app.url.join("/auth/login").unwrap();
+    let response = browser.post_form(&login, &[("intent", intent)]).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::FOUND,
+        "login start redirects to the provider"
+    );
+    location(&response, &app.url)
+}
+
+/// On the hosted page at `authorize`, continues as `email`; returns the callback URL.
+pub async fn continue_as(
+    browser: &mut Browser,
+    authorize: &Url,
+    email: &str,
+    name: Option<&str>,
+) -> Url {
+    let page = browser.get(authorize).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains(r#"type="email""#),
+        "the hosted page asks for an email"
+    );
+    let mut form = hidden_fields(&html);
+    form.push(("email".into(), email.into()));
+    if let Some(name) = name {
+        form.push(("name".into(), name.into()));
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let submit = authorize.join("/oauth/authorize").unwrap();
+    let response = browser.post_form(&submit, &form).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::FOUND,
+        "the provider redirects back with a code"
+    );
+    location(&response, authorize)
+}
+
+/// The whole login: returns the callback response's redirect target.
+pub async fn log_in(browser: &mut Browser, app: &TestApp, email: &str) -> Url {
+    let authorize = start_login(browser, app, "login").await;
+    let callback = continue_as(browser, &authorize, email, None).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+    location(&response, &app.url)
+}

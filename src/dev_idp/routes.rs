@@ -110,27 +110,28 @@ async fn keys(State(state): State<Shared>) -> Response {
 
 /// Checks what must hold before we may redirect anywhere: a known client and a
 /// registered redirect URI. Otherwise the page says so and never redirects.
-fn check_client(state: &IdpState, params: &AuthorizeParams) -> Result<String, Response> {
+fn check_client(
+    state: &IdpState,
+    params: &AuthorizeParams,
+) -> Result<String, (&'static str, &'static str)> {
     if params.client_id.as_deref() != Some(state.settings.client_id.as_str()) {
-        return Err(html(
-            StatusCode::BAD_REQUEST,
-            message_page(
-                "Unknown application",
-                "This application is not registered with the identity provider (client_id).",
-            ),
+        return Err((
+            "Unknown application",
+            "This application is not registered with the identity provider (client_id).",
         ));
     }
     let redirect_uri = params.redirect_uri.clone().unwrap_or_default();
     if !state.registration.redirect_uris.contains(&redirect_uri) {
-        return Err(html(
-            StatusCode::BAD_REQUEST,
-            message_page(
-                "Redirect URL not allowed",
-                "The redirect_uri is not registered for this application.",
-            ),
+        return Err((
+            "Redirect URL not allowed",
+            "The redirect_uri is not registered for this application.",
         ));
     }
     Ok(redirect_uri)
+}
+
+fn refused_client((title, message): (&str, &str)) -> Response {
+    html(StatusCode::BAD_REQUEST, message_page(title, message))
 }
 
 /// Errors that are reported back to the app (RFC 6749 §4.1.2.1).
@@ -211,7 +212,7 @@ async fn authorize(
     let params: AuthorizeParams = parse(raw.as_deref());
     let redirect_uri = match check_client(&state, &params) {
         Ok(uri) => uri,
-        Err(page) => return page,
+        Err(refusal) => return refused_client(refusal),
     };
     if let Err((error, description)) = check_request(&params) {
         return error_redirect(&redirect_uri, &params, error, description);
@@ -258,7 +259,7 @@ async fn submit_login(State(state): State<Shared>, RawForm(body): RawForm) -> Re
     let params = &form.params;
     let redirect_uri = match check_client(&state, params) {
         Ok(uri) => uri,
-        Err(page) => return page,
+        Err(refusal) => return refused_client(refusal),
     };
     if let Err((error, description)) = check_request(params) {
         return error_redirect(&redirect_uri, params, error, description);

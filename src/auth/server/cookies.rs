@@ -167,7 +167,10 @@ impl CookiePolicy {
     /// Reads and deletes the login state: it is single-use.
     pub fn take_login_state(&self, jar: &Cookies) -> Option<String> {
         let value = self.read(jar, LOGIN_STATE_COOKIE);
-        if jar.get(LOGIN_STATE_COOKIE).is_some_and(|c| !c.value().is_empty()) {
+        if jar
+            .get(LOGIN_STATE_COOKIE)
+            .is_some_and(|c| !c.value().is_empty())
+        {
             self.clear(jar, LOGIN_STATE_COOKIE, "/");
         }
         value

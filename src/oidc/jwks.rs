@@ -20,6 +20,12 @@ use std::{
 };
 use url::Url;
 
+#[derive(Default)]
+struct FetchState {
+    loaded: bool,
+    last_refetch: Option<Instant>,
+}
+
 #[derive(Clone)]
 struct CachedKey {
     kid: Option<String>,
@@ -32,8 +38,9 @@ pub struct JwksCache {
     http: reqwest::Client,
     min_refetch_interval: Duration,
     keys: RwLock<Vec<CachedKey>>,
-    /// Serialises refetches; holds when the last one happened.
-    last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    /// Serialises fetches; holds whether the set was loaded and when it was last
+    /// refetched for an unknown key id.
+    fetch_state: tokio::sync::Mutex<FetchState>,
     fetches: AtomicU64,
 }
 
@@ -45,7 +52,7 @@ impl JwksCache {
             http,
             min_refetch_interval,
             keys: RwLock::new(Vec::new()),
-            last_fetch: tokio::sync::Mutex::new(None),
+            fetch_state: tokio::sync::Mutex::new(FetchState::default()),
             fetches: AtomicU64::new(0),
         }
     }
@@ -64,19 +71,24 @@ impl JwksCache {
         if let Some(key) = self.lookup(kid) {
             return Ok(Some(key));
         }
-        let mut last_fetch = self.last_fetch.lock().await;
-        // Another task may have refetched while we waited for the lock.
+        let mut fetch_state = self.fetch_state.lock().await;
+        // Another task may have fetched while we waited for the lock.
         if let Some(key) = self.lookup(kid) {
             return Ok(Some(key));
         }
-        if let Some(at) = *last_fetch {
-            if at.elapsed() < self.min_refetch_interval {
-                return Ok(None);
+        if fetch_state.loaded {
+            // The set is loaded and still lacks this key: refetch (a rotation), but at
+            // most once per interval.
+            if let Some(at) = fetch_state.last_refetch {
+                if at.elapsed() < self.min_refetch_interval {
+                    return Ok(None);
+                }
             }
+            fetch_state.last_refetch = Some(Instant::now());
         }
-        *last_fetch = Some(Instant::now());
         let keys = self.fetch().await?;
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
+        fetch_state.loaded = true;
         Ok(self.lookup(kid))
     }
 

@@ -173,9 +173,10 @@ async fn verify<T: serde::de::DeserializeOwned + HasIssuedAt>(
         ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
             ValidationError::DisallowedAlgorithm(format!("{:?}", header.alg))
         }
-        ErrorKind::Json(err) if err.to_string().contains("missing field `sub`") => {
-            ValidationError::MissingClaim("sub".into())
-        }
+        ErrorKind::Json(err) => match missing_field(&err.to_string()) {
+            Some(field) => ValidationError::MissingClaim(field),
+            None => ValidationError::Malformed,
+        },
         _ => ValidationError::Malformed,
     })?;
     let claims = data.claims;
@@ -186,6 +187,12 @@ async fn verify<T: serde::de::DeserializeOwned + HasIssuedAt>(
         }
     }
     Ok(claims)
+}
+
+/// The field named by serde's "missing field `x`" message, if that is the error.
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_string())
 }
 
 trait HasIssuedAt {
@@ -250,4 +257,311 @@ pub async fn validate_access_token(
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq;
     a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oidc::test_support::{JwksServer, TestKey};
+    use jsonwebtoken::Header;
+    use serde_json::{json, Value};
+    use std::time::Duration;
+
+    const ISS: &str = "https://acme.scalekit.dev";
+    const CLIENT: &str = "skc_client";
+
+    fn expect() -> Expectations {
+        Expectations {
+            issuer: ISS.into(),
+            client_id: CLIENT.into(),
+            leeway_secs: 60,
+        }
+    }
+
+    fn now() -> i64 {
+        jsonwebtoken::get_current_timestamp() as i64
+    }
+
+    fn id_claims() -> Value {
+        json!({
+            "iss": ISS, "aud": [CLIENT], "azp": CLIENT, "sub": "usr_1",
+            "exp": now() + 300, "iat": now(), "nonce": "n-1",
+            "email": "ada@example.com", "email_verified": true, "name": "Ada", "oid": "org_1", "sid": "ses_1",
+        })
+    }
+
+    fn with(mut claims: Value, key: &str, value: Value) -> Value {
+        claims[key] = value;
+        claims
+    }
+
+    fn without(mut claims: Value, key: &str) -> Value {
+        claims.as_object_mut().unwrap().remove(key);
+        claims
+    }
+
+    async fn setup(keys: &[&TestKey]) -> (JwksServer, JwksCache) {
+        let server = JwksServer::start(keys).await;
+        let cache = JwksCache::new(
+            reqwest::Client::new(),
+            server.url.clone(),
+            Duration::from_secs(30),
+        );
+        (server, cache)
+    }
+
+    async fn id(cache: &JwksCache, token: &str) -> Result<IdTokenClaims, ValidationError> {
+        validate_id_token(cache, token, &expect(), Some("n-1")).await
+    }
+
+    #[tokio::test]
+    async fn accepts_a_valid_id_token_and_reads_its_claims() {
+        let key = TestKey::new("snk_a");
+        let (_server, cache) = setup(&[&key]).await;
+        let claims = id(&cache, &key.sign(&id_claims())).await.unwrap();
+        assert_eq!(claims.sub, "usr_1");
+        assert_eq!(claims.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(claims.oid.as_deref(), Some("org_1"));
+        // `aud` as a plain string is fine too.
+        let single = with(id_claims(), "aud", json!(CLIENT));
+        assert!(id(&cache, &key.sign(&single)).await.is_ok());
+        // Within the clock leeway.
+        let just_expired = with(id_claims(), "exp", json!(now() - 30));
+        assert!(id(&cache, &key.sign(&just_expired)).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn each_rule_rejects_its_case() {
+        let key = TestKey::new("snk_a");
+        let (_server, cache) = setup(&[&key]).await;
+        let cases: Vec<(&str, Value, ValidationError)> = vec![
+            (
+                "wrong iss",
+                with(id_claims(), "iss", json!("https://evil.example")),
+                ValidationError::WrongIssuer,
+            ),
+            (
+                "iss with extra slash",
+                with(id_claims(), "iss", json!(format!("{ISS}/"))),
+                ValidationError::WrongIssuer,
+            ),
+            (
+                "aud without us",
+                with(id_claims(), "aud", json!(["someone_else"])),
+                ValidationError::WrongAudience,
+            ),
+            (
+                "azp mismatch",
+                with(id_claims(), "azp", json!("someone_else")),
+                ValidationError::WrongAuthorizedParty,
+            ),
+            (
+                "several aud, no azp",
+                without(with(id_claims(), "aud", json!([CLIENT, "other"])), "azp"),
+                ValidationError::WrongAuthorizedParty,
+            ),
+            (
+                "expired",
+                with(id_claims(), "exp", json!(now() - 120)),
+                ValidationError::Expired,
+            ),
+            (
+                "nbf in the future",
+                with(id_claims(), "nbf", json!(now() + 300)),
+                ValidationError::NotYetValid,
+            ),
+            (
+                "iat in the future",
+                with(id_claims(), "iat", json!(now() + 300)),
+                ValidationError::IssuedInTheFuture,
+            ),
+            (
+                "missing sub",
+                without(id_claims(), "sub"),
+                ValidationError::MissingClaim("sub".into()),
+            ),
+            (
+                "empty sub",
+                with(id_claims(), "sub", json!("")),
+                ValidationError::MissingClaim("sub".into()),
+            ),
+            (
+                "missing iss",
+                without(id_claims(), "iss"),
+                ValidationError::MissingClaim("iss".into()),
+            ),
+            (
+                "missing exp",
+                without(id_claims(), "exp"),
+                ValidationError::MissingClaim("exp".into()),
+            ),
+            (
+                "nonce mismatch",
+                with(id_claims(), "nonce", json!("n-2")),
+                ValidationError::NonceMismatch,
+            ),
+            (
+                "nonce missing",
+                without(id_claims(), "nonce"),
+                ValidationError::NonceMismatch,
+            ),
+        ];
+        for (name, claims, expected) in cases {
+            let got = id(&cache, &key.sign(&claims)).await;
+            assert_eq!(got.err(), Some(expected), "{name}");
+        }
+    }
+
+    #[tokio::test]
+    async fn rejects_forged_signatures_and_algorithms() {
+        let key = TestKey::new("snk_a");
+        let (_server, cache) = setup(&[&key]).await;
+
+        // Another key claiming our key id.
+        let impostor = TestKey::new("snk_a");
+        assert_eq!(
+            id(&cache, &impostor.sign(&id_claims())).await.err(),
+            Some(ValidationError::BadSignature)
+        );
+
+        // alg: none, no signature.
+        let b64 = |v: &Value| {
+            base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                v.to_string(),
+            )
+        };
+        let unsigned = format!(
+            "{}.{}.",
+            b64(&json!({"alg": "none", "typ": "JWT"})),
+            b64(&id_claims())
+        );
+        assert!(matches!(
+            id(&cache, &unsigned).await,
+            Err(ValidationError::Malformed | ValidationError::DisallowedAlgorithm(_))
+        ));
+
+        // HS256 "signed" with the public key (key confusion).
+        let public_json = serde_json::to_vec(&key.jwk).unwrap();
+        let mut header = Header::new(jsonwebtoken::Algorithm::HS256);
+        header.kid = Some("snk_a".into());
+        let confused = jsonwebtoken::encode(
+            &header,
+            &id_claims(),
+            &jsonwebtoken::EncodingKey::from_secret(&public_json),
+        )
+        .unwrap();
+        assert_eq!(
+            id(&cache, &confused).await.err(),
+            Some(ValidationError::DisallowedAlgorithm("HS256".into()))
+        );
+
+        // Tampered payload.
+        let token = key.sign(&id_claims());
+        let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
+        parts[1] = b64(&with(id_claims(), "sub", json!("usr_admin")));
+        assert_eq!(
+            id(&cache, &parts.join(".")).await.err(),
+            Some(ValidationError::BadSignature)
+        );
+
+        for garbage in ["", "a.b", "not a jwt", "...."] {
+            assert_eq!(
+                id(&cache, garbage).await.err(),
+                Some(ValidationError::Malformed),
+                "{garbage:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_kid_triggers_one_rate_limited_refetch() {
+        let key = TestKey::new("snk_a");
+        let (server, cache) = setup(&[&key]).await;
+        assert!(id(&cache, &key.sign(&id_claims())).await.is_ok());
+        assert_eq!(server.hits(), 1, "first use fetches the key set");
+        assert!(id(&cache, &key.sign(&id_claims())).await.is_ok());
+        assert_eq!(server.hits(), 1, "then it is served from memory");
+
+        let stranger = TestKey::new("snk_unknown");
+        let result = id(&cache, &stranger.sign(&id_claims())).await;
+        assert_eq!(
+            result.err(),
+            Some(ValidationError::UnknownKey(Some("snk_unknown".into())))
+        );
+        assert_eq!(server.hits(), 2, "an unknown kid refetches once");
+        for _ in 0..20 {
+            assert!(id(&cache, &stranger.sign(&id_claims())).await.is_err());
+        }
+        assert_eq!(
+            server.hits(),
+            2,
+            "a flood of unknown kids does not hammer the provider"
+        );
+    }
+
+    #[tokio::test]
+    async fn key_rotation_is_picked_up_with_exactly_one_refetch() {
+        let old = TestKey::new("snk_old");
+        let new = TestKey::new("snk_new");
+        let (server, cache) = setup(&[&old]).await;
+        assert!(id(&cache, &old.sign(&id_claims())).await.is_ok());
+        server.serve_keys(&[&old, &new]);
+        assert!(id(&cache, &new.sign(&id_claims())).await.is_ok());
+        assert_eq!(server.hits(), 2);
+        assert!(id(&cache, &old.sign(&id_claims())).await.is_ok());
+        assert_eq!(server.hits(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_token_without_kid_needs_a_single_key_set() {
+        let only = TestKey::new("snk_only");
+        let (_server, cache) = setup(&[&only]).await;
+        let no_kid = only.sign_with(Header::new(jsonwebtoken::Algorithm::RS256), &id_claims());
+        assert!(id(&cache, &no_kid).await.is_ok());
+
+        let a = TestKey::new("snk_a");
+        let b = TestKey::new("snk_b");
+        let (_server, cache) = setup(&[&a, &b]).await;
+        let no_kid = a.sign_with(Header::new(jsonwebtoken::Algorithm::RS256), &id_claims());
+        assert_eq!(
+            id(&cache, &no_kid).await.err(),
+            Some(ValidationError::UnknownKey(None))
+        );
+    }
+
+    #[tokio::test]
+    async fn access_tokens_are_checked_for_signature_issuer_audience_and_expiry() {
+        let key = TestKey::new("snk_a");
+        let (_server, cache) = setup(&[&key]).await;
+        let claims = json!({
+            "iss": ISS, "aud": [CLIENT], "sub": "usr_1", "exp": now() + 300, "iat": now(), "nbf": now(),
+            "jti": "tkn_1", "sid": "ses_1", "oid": "org_1", "client_id": CLIENT,
+        });
+        let ok = validate_access_token(&cache, &key.sign(&claims), &expect())
+            .await
+            .unwrap();
+        assert_eq!(ok.sid.as_deref(), Some("ses_1"));
+        let wrong_aud = with(claims.clone(), "aud", json!(["api"]));
+        assert_eq!(
+            validate_access_token(&cache, &key.sign(&wrong_aud), &expect())
+                .await
+                .err(),
+            Some(ValidationError::WrongAudience)
+        );
+        let expired = with(claims, "exp", json!(now() - 61 - 60));
+        assert_eq!(
+            validate_access_token(&cache, &key.sign(&expired), &expect())
+                .await
+                .err(),
+            Some(ValidationError::Expired)
+        );
+    }
+
+    #[test]
+    fn constant_time_eq_compares_whole_values() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
 }

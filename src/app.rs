@@ -10,6 +10,8 @@ use leptos_router::{
 
 /// The document around the app (server-rendered only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::security::set_page_csp();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -17,6 +17,9 @@ pub mod dev_idp;
 /// Server only: the OpenID Connect client.
 #[cfg(feature = "ssr")]
 pub mod oidc;
+/// Server only: security headers (Content Security Policy and friends).
+#[cfg(feature = "ssr")]
+pub mod security;
 /// Server only: assembling and starting the server.
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -11,6 +11,7 @@ use crate::{
     config::{ConfigError, EnvConfig},
     dev_idp::{DevIdp, Registration},
     oidc::{ClientConfig, OidcClient},
+    security::{security_headers, SecurityPolicy},
     settings::{Settings, SettingsError},
 };
 use axum::Router;
@@ -109,13 +110,18 @@ pub async fn assemble(
         auth_settings.login_state_ttl_secs,
         &secret,
     );
-    let auth: SharedAuth = Arc::new(AuthService {
-        oidc,
-        cookies,
-        settings: auth_settings.clone(),
-    });
+    let auth: SharedAuth = Arc::new(AuthService::new(oidc, cookies, auth_settings.clone()));
 
-    let router = router(auth.clone(), options);
+    let policy = Arc::new(SecurityPolicy {
+        provider_origin: auth
+            .oidc
+            .config()
+            .environment_url
+            .origin()
+            .ascii_serialization(),
+        reload_port: std::env::var_os("LEPTOS_WATCH").map(|_| options.reload_port),
+    });
+    let router = router(auth.clone(), policy, options);
     Ok(Server {
         router,
         auth,
@@ -124,9 +130,10 @@ pub async fn assemble(
 }
 
 /// The app's routes and layers.
-fn router(auth: SharedAuth, options: LeptosOptions) -> Router {
+fn router(auth: SharedAuth, policy: Arc<SecurityPolicy>, options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
     let context_auth = auth.clone();
+    let context_policy = policy.clone();
     let handler_state = AuthHandlerState {
         auth: auth.clone(),
         options: options.clone(),
@@ -135,7 +142,10 @@ fn router(auth: SharedAuth, options: LeptosOptions) -> Router {
         .leptos_routes_with_context(
             &options,
             routes,
-            move || provide_context(context_auth.clone()),
+            move || {
+                provide_context(context_auth.clone());
+                provide_context(context_policy.clone());
+            },
             {
                 let options = options.clone();
                 move || shell(options.clone())
@@ -145,6 +155,10 @@ fn router(auth: SharedAuth, options: LeptosOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(axum::middleware::from_fn_with_state(auth, handlers::guard))
         .layer(CookieManagerLayer::new())
+        .layer(axum::middleware::from_fn_with_state(
+            policy,
+            security_headers,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(options)
 }

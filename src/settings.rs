@@ -34,6 +34,7 @@ pub struct AuthSettings {
     pub http_connect_timeout_secs: u64,
     pub http_timeout_secs: u64,
     pub jwks_refetch_min_interval_secs: u64,
+    pub refresh_reuse_grace_secs: u64,
 }
 
 impl AuthSettings {

@@ -183,7 +183,8 @@ async fn replayed_code_is_refused() {
 
 #[tokio::test]
 async fn replayed_refresh_token_ends_the_session() {
-    let app = spawn_app(300).await;
+    // No reuse grace: a replay after the rotation goes to the provider, which refuses it.
+    let app = spawn_app_with(300, |s| s.auth.refresh_reuse_grace_secs = 0).await;
     let mut browser = Browser::default();
     log_in(&mut browser, &app, "ada@example.com").await;
     let stolen = browser.cookie(&app.url, "sk_refresh").unwrap();
@@ -252,4 +253,111 @@ async fn sign_up_creates_the_person() {
         .await
         .unwrap();
     assert!(html.contains("New Person") && html.contains("new.person@example.com"));
+}
+
+#[tokio::test]
+async fn concurrent_refreshes_share_one_provider_call_and_all_stay_signed_in() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    log_in(&mut browser, &app, "ada@example.com").await;
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    let token_calls = Counters::get(&idp.counters().token);
+
+    // Twelve tabs refresh with the same (rotating) refresh token at once.
+    let refresh = app
+        .url
+        .join("/auth/refresh?return_to=/dashboard/profile")
+        .unwrap();
+    let cookie = browser.cookie_header(&refresh);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut tabs = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let request = http
+            .get(refresh.clone())
+            .header(reqwest::header::COOKIE, cookie.clone());
+        tabs.spawn(async move { request.send().await });
+    }
+    while let Some(response) = tabs.join_next().await {
+        let response = response.unwrap().unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            location(&response, &app.url).path(),
+            "/dashboard/profile",
+            "every tab stays signed in"
+        );
+        let set_cookies: Vec<&str> = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        for name in ["sk_access=", "sk_refresh="] {
+            assert!(
+                set_cookies.iter().any(|c| c.starts_with(name)),
+                "{name} in {set_cookies:?}"
+            );
+        }
+    }
+    assert_eq!(
+        Counters::get(&idp.counters().token),
+        token_calls + 1,
+        "one provider call for twelve requests"
+    );
+}
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+
+    let response = browser.get(&app.url).await;
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(
+        header(&response, "x-content-type-options").as_deref(),
+        Some("nosniff")
+    );
+    assert_eq!(
+        header(&response, "x-frame-options").as_deref(),
+        Some("DENY")
+    );
+    assert_eq!(
+        header(&response, "referrer-policy").as_deref(),
+        Some("same-origin")
+    );
+    let csp = header(&response, "content-security-policy").unwrap();
+    let html = response.text().await.unwrap();
+    let nonce = html
+        .split("nonce=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    assert!(csp.contains(&format!("'nonce-{nonce}'")), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    // Every inline script carries the nonce.
+    assert_eq!(
+        html.matches("<script").count(),
+        html.matches(&format!("nonce=\"{nonce}\"")).count()
+    );
+
+    // Pages without scripts get a policy that allows none; auth responses are not cached.
+    let error_page = browser
+        .get(&app.url.join("/auth/callback?error=x").unwrap())
+        .await;
+    assert!(header(&error_page, "content-security-policy")
+        .unwrap()
+        .contains("script-src 'none'"));
+    assert_eq!(
+        header(&error_page, "cache-control").as_deref(),
+        Some("no-store")
+    );
 }

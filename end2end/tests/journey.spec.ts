@@ -5,6 +5,7 @@ import {
   PROVIDER,
   appCookies,
   continueAs,
+  cspViolations,
   logIn,
   openHome,
   uniqueEmail,
@@ -27,6 +28,7 @@ for (const js of [true, false]) {
     });
 
     test("log in, stay signed in across reloads and refresh, log out", async ({ page, context }) => {
+      const violations = cspViolations(page);
       await openHome(page, js);
       await page.getByRole("button", { name: "Log in" }).click();
 
@@ -95,6 +97,7 @@ for (const js of [true, false]) {
       await page.goto("/dashboard/profile");
       await expect(page).toHaveURL(`${APP}/`);
       await expect(page.getByRole("button", { name: "Log in" })).toBeVisible();
+      expect(violations, "the Content Security Policy blocked nothing").toEqual([]);
     });
 
     test("sign up shows the Name field and signs the new person in", async ({ page }) => {

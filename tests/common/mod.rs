@@ -19,6 +19,11 @@ pub struct TestApp {
 
 /// Starts the app (and its built-in provider) with `ttl` seconds of access-token life.
 pub async fn spawn_app(ttl: u64) -> TestApp {
+    spawn_app_with(ttl, |_| {}).await
+}
+
+/// Like [`spawn_app`], with a chance to adjust the settings first.
+pub async fn spawn_app_with(ttl: u64, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
     let mut settings = Settings::from_file(std::path::Path::new(concat!(
@@ -28,6 +33,7 @@ pub async fn spawn_app(ttl: u64) -> TestApp {
     .unwrap();
     settings.dev_idp.addr = "127.0.0.1:0".parse().unwrap();
     settings.dev_idp.access_token_ttl_secs = ttl;
+    adjust(&mut settings);
     let app_url = url.as_str().trim_end_matches('/').to_string();
     let env = EnvConfig::from_lookup(|name| (name == "APP_URL").then(|| app_url.clone())).unwrap();
     let options = leptos::config::LeptosOptions::builder()

@@ -13,7 +13,12 @@ use crate::{
     },
     settings::AuthSettings,
 };
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use tokio::sync::OnceCell;
 use tower_cookies::Cookies;
 use url::Url;
 
@@ -25,6 +30,7 @@ pub struct AuthService {
     pub oidc: OidcClient,
     pub cookies: CookiePolicy,
     pub settings: AuthSettings,
+    refreshes: RefreshCoalescer,
 }
 
 /// A valid session, as found on a request.
@@ -113,13 +119,60 @@ pub enum RefreshError {
     #[error("there is no refresh token")]
     NoRefreshToken,
     #[error("the session has ended: {0}")]
-    Ended(OidcError),
+    Ended(Arc<OidcError>),
     #[error("the refreshed tokens were rejected: {0}")]
     InvalidTokens(OidcError),
     #[error("the refreshed ID token names another user or issuer")]
     IdentityChanged,
     #[error("the identity provider is unavailable: {0}")]
-    Unavailable(OidcError),
+    Unavailable(Arc<OidcError>),
+}
+
+type RefreshResult = Result<TokenSet, Arc<OidcError>>;
+
+/// Collapses concurrent refreshes of one refresh token into one provider call.
+///
+/// Refresh tokens rotate: the first use kills the token, so two tabs (or a page load and
+/// the page's background refresh) refreshing at once would otherwise end the session.
+/// Every request holding the same refresh token within `grace` of the first gets the
+/// first call's answer and stores the same new tokens. Only this process's memory is
+/// shared: requests racing on two instances still rely on the provider.
+struct RefreshCoalescer {
+    grace: Duration,
+    calls: Mutex<HashMap<[u8; 32], (Instant, Arc<OnceCell<RefreshResult>>)>>,
+}
+
+impl RefreshCoalescer {
+    fn new(grace: Duration) -> Self {
+        RefreshCoalescer {
+            grace,
+            calls: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn key(refresh_token: &str) -> [u8; 32] {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(refresh_token.as_bytes()).into()
+    }
+
+    /// The shared call for this token (created if it is the first within the grace period).
+    fn call_for(&self, refresh_token: &str) -> Arc<OnceCell<RefreshResult>> {
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        let grace = self.grace;
+        // Calls still in flight are always shared; finished ones for `grace` afterwards.
+        calls.retain(|_, (started, call)| !call.initialized() || started.elapsed() < grace);
+        calls
+            .entry(Self::key(refresh_token))
+            .or_insert_with(|| (Instant::now(), Arc::new(OnceCell::new())))
+            .1
+            .clone()
+    }
+
+    /// Forgets a call whose failure was transient, so the next attempt tries again.
+    fn forget(&self, refresh_token: &str) {
+        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
+        calls.remove(&Self::key(refresh_token));
+    }
 }
 
 /// The query of `GET /auth/callback`.
@@ -136,6 +189,17 @@ pub fn now() -> i64 {
 }
 
 impl AuthService {
+    pub fn new(oidc: OidcClient, cookies: CookiePolicy, settings: AuthSettings) -> Self {
+        AuthService {
+            oidc,
+            cookies,
+            refreshes: RefreshCoalescer::new(Duration::from_secs(
+                settings.refresh_reuse_grace_secs,
+            )),
+            settings,
+        }
+    }
+
     /// Starts a login: stores the login state cookie and returns the provider URL.
     pub async fn begin_login(
         &self,
@@ -282,13 +346,21 @@ impl AuthService {
             .refresh_token(jar)
             .ok_or(RefreshError::NoRefreshToken)?;
         let previous = self.profile(jar);
-        let tokens = match self.oidc.refresh(&refresh_token).await {
+        let call = self.refreshes.call_for(&refresh_token);
+        let result = call
+            .get_or_init(|| async { self.oidc.refresh(&refresh_token).await.map_err(Arc::new) })
+            .await
+            .clone();
+        let tokens = match result {
             Ok(tokens) => tokens,
             Err(err) if err.is_invalid_grant() => {
                 self.cookies.clear_session(jar);
                 return Err(RefreshError::Ended(err));
             }
-            Err(err) => return Err(RefreshError::Unavailable(err)),
+            Err(err) => {
+                self.refreshes.forget(&refresh_token);
+                return Err(RefreshError::Unavailable(err));
+            }
         };
         let access = self
             .oidc

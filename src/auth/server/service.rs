@@ -129,6 +129,8 @@ pub enum RefreshError {
 }
 
 type RefreshResult = Result<TokenSet, Arc<OidcError>>;
+/// One shared refresh call and when it started.
+type SharedRefresh = (Instant, Arc<OnceCell<RefreshResult>>);
 
 /// Collapses concurrent refreshes of one refresh token into one provider call.
 ///
@@ -139,7 +141,7 @@ type RefreshResult = Result<TokenSet, Arc<OidcError>>;
 /// shared: requests racing on two instances still rely on the provider.
 struct RefreshCoalescer {
     grace: Duration,
-    calls: Mutex<HashMap<[u8; 32], (Instant, Arc<OnceCell<RefreshResult>>)>>,
+    calls: Mutex<HashMap<[u8; 32], SharedRefresh>>,
 }
 
 impl RefreshCoalescer {

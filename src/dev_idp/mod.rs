@@ -13,6 +13,7 @@
 //! Everything lives in memory and is lost on restart. It is not for production.
 
 mod keys;
+mod misbehaviour;
 mod pages;
 mod routes;
 mod store;
@@ -23,6 +24,7 @@ use std::{net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
 use url::Url;
 
+pub use misbehaviour::Misbehaviour;
 pub use store::Counters;
 
 /// The app's registration with the provider: where it may send people back.
@@ -83,6 +85,18 @@ impl DevIdp {
             client_secret: ClientSecret::new(client_secret),
             state,
         })
+    }
+
+    /// Makes the provider misbehave from now on (`None` restores normal behaviour).
+    /// [`Misbehaviour::RotateKeys`] rotates the signing key at once and then behaves.
+    /// Reachable only from Rust code that holds this value: tests.
+    pub fn misbehave(&self, misbehaviour: Option<Misbehaviour>) -> std::io::Result<()> {
+        if misbehaviour == Some(Misbehaviour::RotateKeys) {
+            self.state.set_misbehaviour(None);
+            return self.state.rotate_key();
+        }
+        self.state.set_misbehaviour(misbehaviour);
+        Ok(())
     }
 
     /// How many requests each endpoint has served (for tests and benchmarks).

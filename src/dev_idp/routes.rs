@@ -105,7 +105,7 @@ async fn discovery(State(state): State<Shared>) -> Response {
 
 async fn keys(State(state): State<Shared>) -> Response {
     Counters::bump(&state.counters.jwks);
-    Json(json!({ "keys": [state.key.jwk] })).into_response()
+    Json(json!({ "keys": state.published_keys() })).into_response()
 }
 
 /// Checks what must hold before we may redirect anywhere: a known client and a
@@ -366,7 +366,7 @@ async fn token(
         );
     }
     let now = now();
-    let (person, session_id, nonce, scope) = match form.grant_type.as_deref() {
+    let (person, session_id, nonce, scope, is_refresh) = match form.grant_type.as_deref() {
         Some("authorization_code") => {
             let Some(grant) = form.code.as_deref().and_then(|c| state.take_code(c)) else {
                 return oauth_error(
@@ -408,7 +408,7 @@ async fn token(
                     "the user no longer exists",
                 );
             };
-            (person, grant.session_id, grant.nonce, grant.scope)
+            (person, grant.session_id, grant.nonce, grant.scope, false)
         }
         Some("refresh_token") => {
             let Some(grant) = form
@@ -429,7 +429,7 @@ async fn token(
                     "the user no longer exists",
                 );
             };
-            (person, grant.session_id, None, grant.scope)
+            (person, grant.session_id, None, grant.scope, true)
         }
         _ => {
             return oauth_error(
@@ -441,6 +441,7 @@ async fn token(
     };
     let grant = Grant {
         person: &person,
+        is_refresh,
         session_id: &session_id,
         nonce: nonce.as_deref(),
         scope: &scope,

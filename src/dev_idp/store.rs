@@ -1,12 +1,12 @@
 //! The provider's memory: people, its own browser sessions, codes and refresh tokens.
 
-use super::{keys::SigningKey, Registration};
+use super::{keys::SigningKey, misbehaviour::Misbehaviour, Registration};
 use crate::{oidc::authorize::random_token, settings::DevIdpSettings};
 use std::{
     collections::HashMap,
     sync::{
         atomic::{AtomicU64, Ordering},
-        Mutex, MutexGuard,
+        Arc, Mutex, MutexGuard, OnceLock, RwLock,
     },
 };
 
@@ -77,7 +77,11 @@ pub struct IdpState {
     pub registration: Registration,
     pub issuer: String,
     pub client_secret: String,
-    pub key: SigningKey,
+    /// Published signing keys; the last one signs.
+    keys: RwLock<Vec<Arc<SigningKey>>>,
+    /// A key that is never published (for misbehaviour cases).
+    stranger: OnceLock<SigningKey>,
+    misbehaviour: Mutex<Option<Misbehaviour>>,
     pub counters: Counters,
     people: Mutex<HashMap<String, Person>>,
     /// Browser-session cookie value → session.
@@ -128,13 +132,54 @@ impl IdpState {
             registration,
             issuer,
             client_secret,
-            key: SigningKey::generate()?,
+            keys: RwLock::new(vec![Arc::new(SigningKey::generate()?)]),
+            stranger: OnceLock::new(),
+            misbehaviour: Mutex::new(None),
             counters: Counters::default(),
             people: Mutex::new(people),
             sessions: Mutex::new(HashMap::new()),
             codes: Mutex::new(HashMap::new()),
             refresh_tokens: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The key that signs new tokens.
+    pub fn current_key(&self) -> Arc<SigningKey> {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        keys.last().cloned().expect("the provider always has a key")
+    }
+
+    /// The public keys served at `/keys`.
+    pub fn published_keys(&self) -> Vec<jsonwebtoken::jwk::Jwk> {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        keys.iter().map(|k| k.jwk.clone()).collect()
+    }
+
+    /// Publishes a new key and signs with it from now on (the old one stays published).
+    pub fn rotate_key(&self) -> std::io::Result<()> {
+        let key = Arc::new(SigningKey::generate()?);
+        self.keys
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(key);
+        Ok(())
+    }
+
+    /// A key the provider never publishes.
+    pub fn stranger_key(&self) -> std::io::Result<&SigningKey> {
+        if let Some(key) = self.stranger.get() {
+            return Ok(key);
+        }
+        let key = SigningKey::generate()?;
+        Ok(self.stranger.get_or_init(|| key))
+    }
+
+    pub fn misbehaviour(&self) -> Option<Misbehaviour> {
+        *lock(&self.misbehaviour)
+    }
+
+    pub fn set_misbehaviour(&self, misbehaviour: Option<Misbehaviour>) {
+        *lock(&self.misbehaviour) = misbehaviour;
     }
 
     pub fn person(&self, email: &str) -> Option<Person> {

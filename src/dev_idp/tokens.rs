@@ -17,6 +17,8 @@ pub struct TokenResponse {
 
 pub struct Grant<'a> {
     pub person: &'a Person,
+    /// A refresh (rather than an authorization-code) grant.
+    pub is_refresh: bool,
     pub session_id: &'a str,
     pub nonce: Option<&'a str>,
     pub scope: &'a str,
@@ -65,5 +67,21 @@ pub fn mint(
     if let Some(nonce) = grant.nonce {
         id["nonce"] = json!(nonce);
     }
-    Ok((state.key.sign(&access)?, state.key.sign(&id)?, ttl))
+    let current = state.current_key();
+    let Some(misbehaviour) = state.misbehaviour() else {
+        return Ok((current.sign(&access)?, current.sign(&id)?, ttl));
+    };
+    let mut access = access;
+    misbehaviour.alter_claims(&mut access, now, false, grant.is_refresh);
+    misbehaviour.alter_claims(&mut id, now, true, grant.is_refresh);
+    let stranger = state.stranger_key().map_err(|_| {
+        jsonwebtoken::errors::Error::from(jsonwebtoken::errors::ErrorKind::InvalidRsaKey(
+            "stranger key".into(),
+        ))
+    })?;
+    Ok((
+        misbehaviour.sign(&access, &current, stranger)?,
+        misbehaviour.sign(&id, &current, stranger)?,
+        ttl,
+    ))
 }

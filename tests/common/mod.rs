@@ -24,6 +24,15 @@ pub async fn spawn_app(ttl: u64) -> TestApp {
 
 /// Like [`spawn_app`], with a chance to adjust the settings first.
 pub async fn spawn_app_with(ttl: u64, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(ttl, None, adjust).await
+}
+
+/// The app configured (through the SCALEKIT_* variables) for another provider.
+pub async fn spawn_app_against(provider: &Url, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn(300, Some(provider), adjust).await
+}
+
+async fn spawn(ttl: u64, provider: Option<&Url>, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
     let mut settings = Settings::from_file(std::path::Path::new(concat!(
@@ -35,7 +44,18 @@ pub async fn spawn_app_with(ttl: u64, adjust: impl FnOnce(&mut Settings)) -> Tes
     settings.dev_idp.access_token_ttl_secs = ttl;
     adjust(&mut settings);
     let app_url = url.as_str().trim_end_matches('/').to_string();
-    let env = EnvConfig::from_lookup(|name| (name == "APP_URL").then(|| app_url.clone())).unwrap();
+    let provider = provider.map(|u| u.as_str().trim_end_matches('/').to_string());
+    let env = EnvConfig::from_lookup(|name| match name {
+        "APP_URL" => Some(app_url.clone()),
+        "SCALEKIT_ENVIRONMENT_URL" => provider.clone(),
+        "SCALEKIT_CLIENT_ID" => provider.as_ref().map(|_| "skc_test".to_string()),
+        "SCALEKIT_CLIENT_SECRET" => provider.as_ref().map(|_| "test_secret".to_string()),
+        "SESSION_SECRET" => provider
+            .as_ref()
+            .map(|_| "a-test-session-secret-of-32-bytes!!".to_string()),
+        _ => None,
+    })
+    .unwrap();
     let options = leptos::config::LeptosOptions::builder()
         .output_name("scalekit-leptos-starter")
         .site_root("target/site")

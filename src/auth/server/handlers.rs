@@ -92,6 +92,14 @@ async fn callback(
 }
 
 fn callback_error_page(err: CallbackError) -> ErrorPage {
+    if err.is_provider_outage() {
+        return ErrorPage {
+            title: "The sign-in service is not answering".into(),
+            message: "We could not complete your sign-in with the identity provider. Please try again in a moment.".into(),
+            provider_error: None,
+            retry: Some(("Try again".into(), "/".into())),
+        };
+    }
     match err {
         CallbackError::Provider { error, description } => ErrorPage {
             title: "Sign-in was not completed".into(),
@@ -111,17 +119,12 @@ fn callback_error_page(err: CallbackError) -> ErrorPage {
             provider_error: None,
             retry: Some(("Try again".into(), "/".into())),
         },
-        CallbackError::Exchange(ref e) if e.is_invalid_grant() => ErrorPage {
+        // Outages were handled above: what is left is the provider refusing the code.
+        CallbackError::Exchange(_) => ErrorPage {
             title: "This sign-in link was already used".into(),
             message: "Sign-in codes work once and expire after a few minutes. Please log in again.".into(),
             provider_error: None,
             retry: Some(("Log in again".into(), "/".into())),
-        },
-        CallbackError::Exchange(_) => ErrorPage {
-            title: "The sign-in service is not answering".into(),
-            message: "We could not complete your sign-in with the identity provider. Please try again in a moment.".into(),
-            provider_error: None,
-            retry: Some(("Try again".into(), "/".into())),
         },
         CallbackError::NoIdToken | CallbackError::InvalidTokens(_) => ErrorPage {
             title: "Sign-in could not be verified".into(),

@@ -100,14 +100,26 @@ pub enum CallbackError {
 }
 
 impl CallbackError {
+    /// True when the provider failed us (unreachable, slow, erroring, talking nonsense,
+    /// or its key set unavailable) rather than refusing the code or sending bad tokens.
+    pub fn is_provider_outage(&self) -> bool {
+        match self {
+            CallbackError::Exchange(e) => !e.is_invalid_grant(),
+            CallbackError::InvalidTokens(OidcError::InvalidToken(
+                crate::oidc::ValidationError::KeySetUnavailable(_),
+            )) => true,
+            _ => false,
+        }
+    }
+
     /// The HTTP status of the error page.
     pub fn status(&self) -> u16 {
         match self {
             CallbackError::Provider { .. } => 401,
             CallbackError::LoginState(_) | CallbackError::MissingCode => 400,
-            CallbackError::Exchange(e) if e.is_invalid_grant() => 400,
             CallbackError::Exchange(OidcError::Timeout(_)) => 504,
-            CallbackError::Exchange(_) => 502,
+            _ if self.is_provider_outage() => 502,
+            CallbackError::Exchange(_) => 400,
             CallbackError::NoIdToken | CallbackError::InvalidTokens(_) => 401,
         }
     }

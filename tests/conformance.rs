@@ -1,0 +1,124 @@
+//! Relying-party conformance: the built-in provider misbehaves in each way the OpenID
+//! Foundation's RP certification tests probe, and the app must reject the login (no
+//! session cookie, a 401 page) or, for the legitimate oddities, accept it.
+//! The same matrix is written up in SECURITY.md.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use scalekit_leptos_starter::dev_idp::{Counters, Misbehaviour};
+
+/// Attempts a login; returns the callback's status and whether a session was set.
+async fn attempt_login(app: &TestApp) -> (StatusCode, bool, String) {
+    let mut browser = Browser::default();
+    let authorize = start_login(&mut browser, app, "login").await;
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    let response = browser.get(&callback).await;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    (
+        status,
+        browser.cookie(&app.url, "sk_access").is_some(),
+        body,
+    )
+}
+
+#[tokio::test]
+async fn every_broken_login_token_is_rejected() {
+    let app = spawn_app(300).await;
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    let login_cases = Misbehaviour::ALL
+        .into_iter()
+        .filter(|m| !m.must_be_accepted() && !m.on_refresh_only());
+    let mut checked = 0;
+    for case in login_cases {
+        idp.misbehave(Some(case)).unwrap();
+        let (status, session, body) = attempt_login(&app).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{case:?}: {body}");
+        assert!(!session, "{case:?} must not set a session");
+        assert!(body.contains("could not be verified"), "{case:?}: {body}");
+        checked += 1;
+    }
+    assert_eq!(checked, 13);
+
+    // The provider behaving again, the same app logs people in.
+    idp.misbehave(None).unwrap();
+    let (status, session, _) = attempt_login(&app).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(session);
+}
+
+#[tokio::test]
+async fn unknown_kid_costs_one_refetch_then_none_while_rate_limited() {
+    let app = spawn_app(300).await;
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    assert_eq!(attempt_login(&app).await.0, StatusCode::SEE_OTHER);
+    let fetches = Counters::get(&idp.counters().jwks);
+    idp.misbehave(Some(Misbehaviour::UnknownKeyId)).unwrap();
+    for _ in 0..5 {
+        assert_eq!(attempt_login(&app).await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        Counters::get(&idp.counters().jwks),
+        fetches + 1,
+        "one refetch for five forged logins"
+    );
+}
+
+#[tokio::test]
+async fn a_token_without_kid_is_accepted_while_the_key_set_has_one_key() {
+    let app = spawn_app(300).await;
+    app.server
+        .dev_idp
+        .as_ref()
+        .unwrap()
+        .misbehave(Some(Misbehaviour::NoKeyId))
+        .unwrap();
+    let (status, session, body) = attempt_login(&app).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(session);
+}
+
+#[tokio::test]
+async fn a_key_rotation_is_accepted_with_exactly_one_refetch() {
+    let app = spawn_app(300).await;
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    let mut browser = Browser::default();
+    log_in(&mut browser, &app, "ada@example.com").await;
+    let fetches = Counters::get(&idp.counters().jwks);
+    assert_eq!(fetches, 1);
+
+    idp.misbehave(Some(Misbehaviour::RotateKeys)).unwrap();
+    let (status, session, body) = attempt_login(&app).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert!(session);
+    assert_eq!(Counters::get(&idp.counters().jwks), fetches + 1);
+    // The session from before the rotation still validates (old key still published).
+    let profile = app.url.join("/dashboard/profile").unwrap();
+    assert_eq!(browser.get(&profile).await.status(), StatusCode::OK);
+    assert_eq!(Counters::get(&idp.counters().jwks), fetches + 1);
+}
+
+#[tokio::test]
+async fn a_refreshed_id_token_naming_another_person_or_issuer_ends_the_session() {
+    for case in [
+        Misbehaviour::RefreshChangesSubject,
+        Misbehaviour::RefreshChangesIssuer,
+    ] {
+        let app = spawn_app(300).await;
+        let mut browser = Browser::default();
+        log_in(&mut browser, &app, "ada@example.com").await;
+        app.server
+            .dev_idp
+            .as_ref()
+            .unwrap()
+            .misbehave(Some(case))
+            .unwrap();
+        let response = browser.get(&app.url.join("/auth/refresh").unwrap()).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{case:?}");
+        assert_eq!(location(&response, &app.url).path(), "/", "{case:?}");
+        assert!(browser.cookie(&app.url, "sk_access").is_none(), "{case:?}");
+        assert!(browser.cookie(&app.url, "sk_id").is_none(), "{case:?}");
+    }
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Command 2: runs every test. Installs what is missing, checks formatting, runs the Rust
+# Command 2: runs every test. Installs what is missing, checks formatting and lints, runs the Rust
 # unit and integration tests (real HTTP against the built-in identity provider), builds
 # the app with cargo-leptos and runs the Playwright browser tests in Debian's Chromium.
 set -euo pipefail
@@ -8,6 +8,10 @@ scripts/setup.sh --test
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
+
+echo "==> cargo clippy (server and browser builds, warnings are errors)"
+cargo clippy --features ssr --all-targets -- -D warnings
+cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 echo "==> cargo test (server build: unit and integration tests)"
 cargo test --features ssr

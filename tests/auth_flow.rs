@@ -361,3 +361,37 @@ async fn every_response_carries_the_security_headers() {
         Some("no-store")
     );
 }
+
+#[tokio::test]
+async fn cross_site_posts_to_state_changing_functions_are_refused() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    log_in(&mut browser, &app, "ada@example.com").await;
+    let cross_site = [
+        ("sec-fetch-site", "cross-site"),
+        ("origin", "https://evil.example"),
+    ];
+    for path in ["/auth/logout", "/auth/login", "/auth/refresh/session"] {
+        let response = browser
+            .post_form_with(&app.url.join(path).unwrap(), &[], &cross_site)
+            .await;
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("cross-site requests are not allowed"),
+            "{path}"
+        );
+    }
+    // Still signed in.
+    let profile = app.url.join("/dashboard/profile").unwrap();
+    assert_eq!(browser.get(&profile).await.status(), StatusCode::OK);
+    // The same logout from our own site works.
+    let same_site = [("sec-fetch-site", "same-origin")];
+    let response = browser
+        .post_form_with(&app.url.join("/auth/logout").unwrap(), &[], &same_site)
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+}

@@ -13,7 +13,6 @@ use url::Url;
 /// What the fake provider does wrong.
 #[derive(Clone, Copy, PartialEq)]
 enum Fault {
-    None,
     SlowDiscovery,
     TokenEndpoint500,
     TokenEndpointGarbage,

@@ -182,9 +182,21 @@ impl Browser {
     }
 
     pub async fn post_form(&mut self, url: &Url, form: &[(&str, &str)]) -> Response {
-        let response = self
-            .http
-            .post(url.clone())
+        self.post_form_with(url, form, &[]).await
+    }
+
+    /// A form POST with extra request headers.
+    pub async fn post_form_with(
+        &mut self,
+        url: &Url,
+        form: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut request = self.http.post(url.clone());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request
             .header(header::COOKIE, self.cookie_header(url))
             .header(header::ACCEPT, "text/html")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")

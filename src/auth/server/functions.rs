@@ -27,6 +27,9 @@ async fn reject_cross_site() -> Result<(), ServerFnError> {
         .unwrap_or("");
     if site == "cross-site" {
         tracing::warn!(origin = ?headers.get(header::ORIGIN), "cross-site request refused");
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::FORBIDDEN);
+        }
         return Err(ServerFnError::new("cross-site requests are not allowed"));
     }
     Ok(())

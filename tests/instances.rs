@@ -1,0 +1,129 @@
+//! No flow depends on one process's memory: two app instances sharing configuration and
+//! SESSION_SECRET behind one address serve one person, who starts logging in on one,
+//! finishes on the other, and refreshes and logs out wherever the request lands.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use scalekit_leptos_starter::{
+    config::EnvConfig,
+    dev_idp::{Counters, DevIdp, Registration},
+    server::assemble,
+    settings::Settings,
+};
+use url::Url;
+
+/// The same URL on another instance (cookies ignore ports, as in a browser).
+fn on(instance: &Url, url: &Url) -> Url {
+    let mut url = url.clone();
+    url.set_port(instance.port()).unwrap();
+    url
+}
+
+#[tokio::test]
+async fn login_refresh_and_logout_hop_between_two_instances() {
+    let mut settings = Settings::from_file(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/Leptos.toml"
+    )))
+    .unwrap();
+    settings.dev_idp.addr = "127.0.0.1:0".parse().unwrap();
+
+    let listener_a = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener_b = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let a = Url::parse(&format!("http://{}", listener_a.local_addr().unwrap())).unwrap();
+    let b = Url::parse(&format!("http://{}", listener_b.local_addr().unwrap())).unwrap();
+    let app_url = a.as_str().trim_end_matches('/').to_string();
+
+    // One provider, as with a real Scalekit environment.
+    let idp = DevIdp::start(
+        &settings.dev_idp,
+        Registration {
+            redirect_uris: vec![format!("{app_url}/auth/callback")],
+            post_logout_redirect_uris: vec![format!("{app_url}/")],
+        },
+    )
+    .await
+    .unwrap();
+    let issuer = idp.issuer.as_str().trim_end_matches('/').to_string();
+    let env = EnvConfig::from_lookup(|name| {
+        Some(match name {
+            "APP_URL" => app_url.clone(),
+            "SCALEKIT_ENVIRONMENT_URL" => issuer.clone(),
+            "SCALEKIT_CLIENT_ID" => idp.client_id.clone(),
+            "SCALEKIT_CLIENT_SECRET" => idp.client_secret.expose().to_string(),
+            "SESSION_SECRET" => "shared-session-secret-for-both-instances".to_string(),
+            _ => return None,
+        })
+    })
+    .unwrap();
+    let options = || {
+        leptos::config::LeptosOptions::builder()
+            .output_name("scalekit-leptos-starter")
+            .site_root("target/site")
+            .build()
+    };
+    for (listener, options) in [(listener_a, options()), (listener_b, options())] {
+        let server = assemble(&env, &settings, options).await.unwrap();
+        assert!(
+            server.dev_idp.is_none(),
+            "each instance uses the shared provider"
+        );
+        tokio::spawn(async move { axum::serve(listener, server.router).await.unwrap() });
+    }
+
+    // Start on A; the provider sends the person back to the callback, which lands on B.
+    let mut browser = Browser::default();
+    let login = a.join("/auth/login").unwrap();
+    let response = browser.post_form(&login, &[("intent", "login")]).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let authorize = location(&response, &a);
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    let response = browser.get(&on(&b, &callback)).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "B finishes the login A started"
+    );
+
+    // Either instance reads the session.
+    for instance in [&a, &b] {
+        let profile = instance.join("/dashboard/profile").unwrap();
+        let response = browser.get(&profile).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert!(response.text().await.unwrap().contains("ada@example.com"));
+    }
+
+    // Refresh on B, then read on A with the new tokens.
+    let token_calls = Counters::get(&idp.counters().token);
+    let response = browser.get(&b.join("/auth/refresh").unwrap()).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response, &b).path(), "/dashboard/profile");
+    assert_eq!(
+        Counters::get(&idp.counters().token),
+        token_calls + 1,
+        "B refreshed at the provider"
+    );
+    assert_eq!(
+        browser
+            .get(&a.join("/dashboard/profile").unwrap())
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // Log out on A; B no longer knows the person either.
+    let response = browser
+        .post_form(&a.join("/auth/logout").unwrap(), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location(&response, &a).path(), "/oidc/logout");
+    assert_eq!(
+        browser
+            .get(&b.join("/dashboard/profile").unwrap())
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+}

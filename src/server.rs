@@ -154,6 +154,9 @@ fn router(auth: SharedAuth, policy: Arc<SecurityPolicy>, options: LeptosOptions)
         .merge(handlers::routes(handler_state))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(axum::middleware::from_fn_with_state(auth, handlers::guard))
+        .layer(axum::middleware::from_fn(
+            malformed_arguments_are_client_errors,
+        ))
         .layer(CookieManagerLayer::new())
         .layer(axum::middleware::from_fn_with_state(
             policy,
@@ -161,6 +164,33 @@ fn router(auth: SharedAuth, policy: Arc<SecurityPolicy>, options: LeptosOptions)
         ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(options)
+}
+
+/// Server functions answer every error with 500, including arguments the client sent
+/// malformed (a bad form body or query). Those are the client's fault: answer 400, so
+/// hostile input never shows up as a server error.
+async fn malformed_arguments_are_client_errors(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::{body::Body, http::StatusCode};
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !response.headers().contains_key("serverfnerror")
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        parts.status = StatusCode::BAD_REQUEST;
+        return axum::response::Response::from_parts(parts, Body::empty());
+    };
+    const CLIENT_FAULTS: [&[u8]; 3] = [b"Args|", b"MissingArg|", b"Deserialization|"];
+    if CLIENT_FAULTS.iter().any(|prefix| bytes.starts_with(prefix)) {
+        tracing::debug!("malformed server function arguments answered with 400");
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    axum::response::Response::from_parts(parts, Body::from(bytes))
 }
 
 fn init_tracing() {

@@ -18,12 +18,19 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// Sends one request through the router in-process; returns its status.
-async fn status_of(app: &TestApp, method: &str, uri: &str, cookie: &str, body: &str) -> u16 {
+async fn status_of(
+    app: &TestApp,
+    method: &str,
+    uri: &str,
+    cookie: &str,
+    body: &str,
+    accept: &str,
+) -> u16 {
     let request = Request::builder()
         .method(method)
         .uri(uri)
         .header("cookie", cookie)
-        .header("accept", "text/html")
+        .header("accept", accept)
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Body::from(body.to_string()));
     let Ok(request) = request else {
@@ -40,6 +47,8 @@ fn hostile_query() -> impl Strategy<Value = String> {
         Just("%".to_string()),
         Just("%ZZ%00%ff".to_string()),
         Just("<script>alert(1)</script>".to_string()),
+        Just("[]".to_string()),
+        Just("a[0][b]=1".to_string()),
         "[a-zA-Z0-9._~-]{0,5000}",
     ];
     let name = prop_oneof![
@@ -50,13 +59,32 @@ fn hostile_query() -> impl Strategy<Value = String> {
         Just("return_to"),
         Just("x"),
     ];
-    prop::collection::vec((name, value), 0..6).prop_map(|pairs| {
+    // serde_qs reads brackets in names as nesting: `x[0]`, `x[]`, `x[a]` and garbage.
+    let suffix = prop_oneof![
+        Just(""),
+        Just("[0]"),
+        Just("[]"),
+        Just("[a]"),
+        Just("[x"),
+        Just("]"),
+        Just("[99999999999999999999]")
+    ];
+    prop::collection::vec((name, suffix, value), 0..6).prop_map(|pairs| {
         pairs
             .into_iter()
-            .map(|(n, v)| format!("{n}={}", v.replace(['&', '#', ' '], "")))
+            .map(|(n, s, v)| format!("{n}{s}={}", v.replace(['&', '#', ' '], "")))
             .collect::<Vec<_>>()
             .join("&")
     })
+}
+
+/// Form bodies: well-formed hostile pairs, or printable noise.
+fn hostile_body() -> impl Strategy<Value = String> {
+    prop_oneof![
+        hostile_query(),
+        "[ -~]{0,300}",
+        r"[abcXYZ019%&=?/<>.;:_~+!*()\[\]{}| -]{0,300}"
+    ]
 }
 
 fn hostile_cookie() -> impl Strategy<Value = String> {
@@ -126,15 +154,23 @@ fn hostile_requests_never_earn_a_5xx() {
         Just(("POST", "/auth/refresh/session")),
         Just(("POST", "/auth/me")),
     ];
+    // A plain form post (text/html) or the browser build's fetch (*/*).
+    let accept = prop_oneof![Just("text/html"), Just("*/*")];
     runner
         .run(
-            &(paths, hostile_query(), hostile_cookie(), hostile_query()),
-            |((method, path), query, cookie, body)| {
+            &(
+                paths,
+                hostile_query(),
+                hostile_cookie(),
+                hostile_body(),
+                accept,
+            ),
+            |((method, path), query, cookie, body, accept)| {
                 let uri = format!("{path}?{query}");
-                let status = rt.block_on(status_of(&app, method, &uri, &cookie, &body));
+                let status = rt.block_on(status_of(&app, method, &uri, &cookie, &body, accept));
                 prop_assert!(
                     status < 500,
-                    "{method} {uri} cookie={cookie:?} body={body:?} -> {status}"
+                    "{method} {uri} accept={accept} cookie={cookie:?} body={body:?} -> {status}"
                 );
                 Ok(())
             },

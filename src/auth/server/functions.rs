@@ -66,6 +66,9 @@ pub async fn refresh_session() -> Result<Option<User>, ServerFnError> {
         Ok(session) => Ok(Some(session.user())),
         Err(super::service::RefreshError::Unavailable(err)) => {
             tracing::warn!(%err, "refresh failed; the provider is unavailable");
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+            }
             Err(ServerFnError::new(
                 "The sign-in service could not be reached. Please try again in a moment.",
             ))

@@ -29,7 +29,7 @@ async fn full_flow_login_profile_refresh_logout() {
         assert!(!params[name].is_empty(), "{name}");
     }
     assert!(
-        browser.cookie(&app.url, "sk_login").is_some(),
+        browser.cookie(&app.url, "__Host-sk_login").is_some(),
         "login state cookie set"
     );
 
@@ -39,10 +39,10 @@ async fn full_flow_login_profile_refresh_logout() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response, &app.url).path(), "/dashboard/profile");
     assert!(
-        browser.cookie(&app.url, "sk_login").is_none(),
+        browser.cookie(&app.url, "__Host-sk_login").is_none(),
         "login state is single-use"
     );
-    for name in ["sk_access", "sk_refresh", "sk_id"] {
+    for name in ["__Host-sk_access", "__Secure-sk_refresh", "__Host-sk_id"] {
         let value = browser
             .cookie(&app.url, name)
             .unwrap_or_else(|| panic!("{name} set"));
@@ -85,7 +85,7 @@ async fn full_flow_login_profile_refresh_logout() {
     );
 
     // Refresh rotates the refresh token.
-    let old_refresh = browser.cookie(&app.url, "sk_refresh").unwrap();
+    let old_refresh = browser.cookie(&app.url, "__Secure-sk_refresh").unwrap();
     let refresh = app
         .url
         .join("/auth/refresh?return_to=/dashboard/profile")
@@ -94,7 +94,7 @@ async fn full_flow_login_profile_refresh_logout() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response, &app.url).path(), "/dashboard/profile");
     assert_ne!(
-        browser.cookie(&app.url, "sk_refresh").unwrap(),
+        browser.cookie(&app.url, "__Secure-sk_refresh").unwrap(),
         old_refresh,
         "rotated"
     );
@@ -111,7 +111,7 @@ async fn full_flow_login_profile_refresh_logout() {
     assert!(params["id_token_hint"].starts_with("eyJ"));
     assert_eq!(params["post_logout_redirect_uri"], app.url.as_str());
     assert!(!params["state"].is_empty());
-    for name in ["sk_access", "sk_id"] {
+    for name in ["__Host-sk_access", "__Host-sk_id"] {
         assert!(browser.cookie(&app.url, name).is_none(), "{name} cleared");
     }
     let response = browser.get(&logout).await;
@@ -128,7 +128,7 @@ async fn expired_access_token_is_refreshed_through_the_refresh_path() {
     let mut browser = Browser::default();
     log_in(&mut browser, &app, "grace@example.com").await;
     // The access cookie expires (here: we drop it, as the browser would after Max-Age).
-    browser.remove_cookie(&app.url, "sk_access");
+    browser.remove_cookie(&app.url, "__Host-sk_access");
     let profile = app.url.join("/dashboard/profile?tab=1").unwrap();
     let response = browser.get(&profile).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
@@ -154,13 +154,13 @@ async fn forged_state_is_refused_and_sets_no_session() {
     let response = browser.get(&forged).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.text().await.unwrap().contains("does not match"));
-    assert!(browser.cookie(&app.url, "sk_access").is_none());
+    assert!(browser.cookie(&app.url, "__Host-sk_access").is_none());
 
     // Without any login in progress (no cookie), a callback is refused too.
     let mut stranger = Browser::default();
     let response = stranger.get(&callback).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    assert!(stranger.cookie(&app.url, "sk_access").is_none());
+    assert!(stranger.cookie(&app.url, "__Host-sk_access").is_none());
 }
 
 #[tokio::test]
@@ -168,17 +168,17 @@ async fn replayed_code_is_refused() {
     let app = spawn_app(300).await;
     let mut browser = Browser::default();
     let authorize = start_login(&mut browser, &app, "login").await;
-    let login_cookie = browser.cookie(&app.url, "sk_login").unwrap();
+    let login_cookie = browser.cookie(&app.url, "__Host-sk_login").unwrap();
     let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
     assert_eq!(browser.get(&callback).await.status(), StatusCode::SEE_OTHER);
 
     // An attacker replays the same callback with the same login cookie.
     let mut attacker = Browser::default();
-    attacker.set_cookie(&app.url, "sk_login", &login_cookie, "/");
+    attacker.set_cookie(&app.url, "__Host-sk_login", &login_cookie, "/");
     let response = attacker.get(&callback).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.text().await.unwrap().contains("already used"));
-    assert!(attacker.cookie(&app.url, "sk_access").is_none());
+    assert!(attacker.cookie(&app.url, "__Host-sk_access").is_none());
 }
 
 #[tokio::test]
@@ -187,17 +187,17 @@ async fn replayed_refresh_token_ends_the_session() {
     let app = spawn_app_with(300, |s| s.auth.refresh_reuse_grace_secs = 0).await;
     let mut browser = Browser::default();
     log_in(&mut browser, &app, "ada@example.com").await;
-    let stolen = browser.cookie(&app.url, "sk_refresh").unwrap();
+    let stolen = browser.cookie(&app.url, "__Secure-sk_refresh").unwrap();
     let refresh = app.url.join("/auth/refresh").unwrap();
     assert_eq!(browser.get(&refresh).await.status(), StatusCode::SEE_OTHER);
 
     // Replaying the used (rotated-out) refresh token is rejected by the provider.
     let mut attacker = Browser::default();
-    attacker.set_cookie(&app.url, "sk_refresh", &stolen, "/auth/refresh");
+    attacker.set_cookie(&app.url, "__Secure-sk_refresh", &stolen, "/auth/refresh");
     attacker.set_cookie(
         &app.url,
-        "sk_id",
-        &browser.cookie(&app.url, "sk_id").unwrap(),
+        "__Host-sk_id",
+        &browser.cookie(&app.url, "__Host-sk_id").unwrap(),
         "/",
     );
     let response = attacker.get(&refresh).await;
@@ -206,9 +206,9 @@ async fn replayed_refresh_token_ends_the_session() {
         location(&response, &app.url).as_str(),
         app.url.join("/?notice=session_ended").unwrap().as_str()
     );
-    assert!(attacker.cookie(&app.url, "sk_access").is_none());
+    assert!(attacker.cookie(&app.url, "__Host-sk_access").is_none());
     assert!(
-        attacker.cookie(&app.url, "sk_id").is_none(),
+        attacker.cookie(&app.url, "__Host-sk_id").is_none(),
         "session cookies cleared"
     );
 }
@@ -294,7 +294,7 @@ async fn concurrent_refreshes_share_one_provider_call_and_all_stay_signed_in() {
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
-        for name in ["sk_access=", "sk_refresh="] {
+        for name in ["__Host-sk_access=", "__Secure-sk_refresh="] {
             assert!(
                 set_cookies.iter().any(|c| c.starts_with(name)),
                 "{name} in {set_cookies:?}"

@@ -19,7 +19,7 @@ async fn attempt_login(app: &TestApp) -> (StatusCode, bool, String) {
     let body = response.text().await.unwrap_or_default();
     (
         status,
-        browser.cookie(&app.url, "sk_access").is_some(),
+        browser.cookie(&app.url, "__Host-sk_access").is_some(),
         body,
     )
 }
@@ -118,7 +118,28 @@ async fn a_refreshed_id_token_naming_another_person_or_issuer_ends_the_session()
         let response = browser.get(&app.url.join("/auth/refresh").unwrap()).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{case:?}");
         assert_eq!(location(&response, &app.url).path(), "/", "{case:?}");
-        assert!(browser.cookie(&app.url, "sk_access").is_none(), "{case:?}");
-        assert!(browser.cookie(&app.url, "sk_id").is_none(), "{case:?}");
+        assert!(
+            browser.cookie(&app.url, "__Host-sk_access").is_none(),
+            "{case:?}"
+        );
+        assert!(
+            browser.cookie(&app.url, "__Host-sk_id").is_none(),
+            "{case:?}"
+        );
     }
+}
+
+#[tokio::test]
+async fn tokens_too_large_for_a_cookie_give_a_clear_page_and_no_session() {
+    let app = spawn_app(300).await;
+    app.server
+        .dev_idp
+        .as_ref()
+        .unwrap()
+        .misbehave(Some(Misbehaviour::HugeTokens))
+        .unwrap();
+    let (status, session, body) = attempt_login(&app).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(!session);
+    assert!(body.contains("too large"), "{body}");
 }

@@ -89,10 +89,10 @@ fn hostile_body() -> impl Strategy<Value = String> {
 
 fn hostile_cookie() -> impl Strategy<Value = String> {
     let name = prop_oneof![
-        Just("sk_access"),
-        Just("sk_refresh"),
-        Just("sk_id"),
-        Just("sk_login"),
+        Just("__Host-sk_access"),
+        Just("__Secure-sk_refresh"),
+        Just("__Host-sk_id"),
+        Just("__Host-sk_login"),
         Just("other")
     ];
     let value = prop_oneof![

@@ -206,7 +206,7 @@ async fn token_endpoint_faults_give_a_friendly_page_and_no_session() {
         let html = response.text().await.unwrap();
         assert!(html.contains(text), "{html}");
         assert!(html.contains("href=\"/\""), "a way to retry");
-        assert!(browser.cookie(&app.url, "sk_access").is_none());
+        assert!(browser.cookie(&app.url, "__Host-sk_access").is_none());
     }
 }
 

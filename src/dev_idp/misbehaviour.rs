@@ -48,10 +48,13 @@ pub enum Misbehaviour {
     RefreshChangesSubject,
     /// On refresh only: the new ID token names another issuer.
     RefreshChangesIssuer,
+    /// Valid tokens, but with 5 KB of extra claims: too large for a cookie.
+    HugeTokens,
 }
 
 impl Misbehaviour {
-    /// Every case, for tests that walk the whole matrix.
+    /// Every token-validation case, for tests that walk the whole matrix
+    /// (`HugeTokens`, a storage limit rather than a validation rule, is not among them).
     pub const ALL: [Misbehaviour; 17] = [
         Misbehaviour::SignedWithAnotherKey,
         Misbehaviour::AlgNone,
@@ -122,6 +125,9 @@ impl Misbehaviour {
             }
             Misbehaviour::RefreshChangesIssuer if is_id_token && is_refresh => {
                 set(claims, "iss", json!("https://evil.example"))
+            }
+            Misbehaviour::HugeTokens if is_id_token => {
+                set(claims, "groups", json!(vec!["g".repeat(50); 100]))
             }
             _ => {}
         }

@@ -3,14 +3,16 @@
 //! All auth cookies are HttpOnly (JavaScript cannot read them), Secure (per `Leptos.toml`),
 //! `SameSite=Lax` by default, and sealed with authenticated encryption (tower-cookies'
 //! private jar, AES-256-GCM) under a key derived from `SESSION_SECRET`: the browser can
-//! neither read nor forge them.
+//! neither read nor forge them. With `secure = true` the names carry the `__Host-` prefix
+//! (`__Secure-` for the path-scoped refresh cookie), so the browser refuses them from a
+//! plain-http page or a sibling domain.
 //!
 //! | cookie | holds | Path | lifetime |
 //! |---|---|---|---|
-//! | `sk_access` | access token | `/` | `expires_in - 60` (Scalekit's guidance) |
-//! | `sk_refresh` | refresh token | `/auth/refresh` | browser session |
-//! | `sk_id` | ID token (profile, logout hint) | `/` | browser session |
-//! | `sk_login` | login state (state, nonce, PKCE verifier, return-to) | `/` | 10 minutes |
+//! | `__Host-sk_access` | access token | `/` | `expires_in - 60` (Scalekit's guidance) |
+//! | `__Secure-sk_refresh` | refresh token | `/auth/refresh` | browser session |
+//! | `__Host-sk_id` | ID token (profile, logout hint) | `/` | browser session |
+//! | `__Host-sk_login` | login state (state, nonce, PKCE verifier, return-to) | `/` | 10 minutes |
 
 use crate::{
     auth::REFRESH_PATH,
@@ -22,10 +24,41 @@ use tower_cookies::{
     Cookie, Cookies, Key,
 };
 
-pub const ACCESS_COOKIE: &str = "sk_access";
-pub const REFRESH_COOKIE: &str = "sk_refresh";
-pub const ID_COOKIE: &str = "sk_id";
-pub const LOGIN_STATE_COOKIE: &str = "sk_login";
+/// The cookie names in use (prefixed when the cookies are `Secure`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CookieNames {
+    pub access: &'static str,
+    pub refresh: &'static str,
+    pub id: &'static str,
+    pub login: &'static str,
+}
+
+impl CookieNames {
+    pub const SECURE: CookieNames = CookieNames {
+        access: "__Host-sk_access",
+        refresh: "__Secure-sk_refresh",
+        id: "__Host-sk_id",
+        login: "__Host-sk_login",
+    };
+    /// Only for `secure = false` (plain-http deployments other than localhost).
+    pub const PLAIN: CookieNames = CookieNames {
+        access: "sk_access",
+        refresh: "sk_refresh",
+        id: "sk_id",
+        login: "sk_login",
+    };
+}
+
+/// Browsers drop a cookie whose name, value and attributes pass 4096 bytes, silently.
+pub const MAX_COOKIE_BYTES: usize = 4096;
+
+/// A token that does not fit in a cookie once sealed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("the {cookie} cookie would be {bytes} bytes once sealed; browsers keep at most {MAX_COOKIE_BYTES}")]
+pub struct CookieTooLarge {
+    pub cookie: &'static str,
+    pub bytes: usize,
+}
 
 /// Applies the cookie policy to a request's cookie jar.
 #[derive(Clone)]
@@ -35,6 +68,7 @@ pub struct CookiePolicy {
     same_site: SameSite,
     access_expiry_margin_secs: u64,
     login_state_ttl_secs: u64,
+    pub names: CookieNames,
 }
 
 impl CookiePolicy {
@@ -50,6 +84,11 @@ impl CookiePolicy {
             },
             access_expiry_margin_secs: settings.access_token_expiry_margin_secs,
             login_state_ttl_secs,
+            names: if settings.secure {
+                CookieNames::SECURE
+            } else {
+                CookieNames::PLAIN
+            },
         }
     }
 
@@ -72,8 +111,34 @@ impl CookiePolicy {
         cookie
     }
 
-    fn put(&self, jar: &Cookies, cookie: Cookie<'static>) {
+    /// Seals and stores a cookie, unless the browser would drop it for its size.
+    fn put(&self, jar: &Cookies, cookie: Cookie<'static>) -> Result<(), CookieTooLarge> {
+        let name = cookie.name().to_string();
+        let path = cookie.path().unwrap_or("/").to_string();
         jar.private(&self.key).add(cookie);
+        let bytes = jar
+            .get(&name)
+            .map(|c| c.encoded().to_string().len())
+            .unwrap_or(0);
+        if bytes > MAX_COOKIE_BYTES {
+            let cookie = [
+                self.names.access,
+                self.names.refresh,
+                self.names.id,
+                self.names.login,
+            ]
+            .into_iter()
+            .find(|n| *n == name)
+            .unwrap_or("auth");
+            let path: &'static str = if path == REFRESH_PATH {
+                REFRESH_PATH
+            } else {
+                "/"
+            };
+            self.clear(jar, cookie, path);
+            return Err(CookieTooLarge { cookie, bytes });
+        }
+        Ok(())
     }
 
     fn read(&self, jar: &Cookies, name: &str) -> Option<String> {
@@ -102,6 +167,8 @@ impl CookiePolicy {
     }
 
     /// Stores a fresh session. The refresh token is kept only when the provider sent one.
+    /// A token too large for a cookie is an error (and nothing of the session is kept),
+    /// rather than a cookie the browser would silently drop.
     pub fn set_session(
         &self,
         jar: &Cookies,
@@ -109,69 +176,78 @@ impl CookiePolicy {
         expires_in: u64,
         refresh_token: Option<&str>,
         id_token: Option<&str>,
-    ) {
+    ) -> Result<(), CookieTooLarge> {
         let max_age = self.access_cookie_max_age(expires_in);
-        self.put(
-            jar,
-            self.build(ACCESS_COOKIE, access_token.to_string(), "/", Some(max_age)),
-        );
-        if let Some(refresh) = refresh_token {
+        let names = self.names;
+        let result = (|| {
             self.put(
                 jar,
-                self.build(REFRESH_COOKIE, refresh.to_string(), REFRESH_PATH, None),
-            );
+                self.build(names.access, access_token.to_string(), "/", Some(max_age)),
+            )?;
+            if let Some(refresh) = refresh_token {
+                self.put(
+                    jar,
+                    self.build(names.refresh, refresh.to_string(), REFRESH_PATH, None),
+                )?;
+            }
+            if let Some(id) = id_token {
+                self.put(jar, self.build(names.id, id.to_string(), "/", None))?;
+            }
+            Ok(())
+        })();
+        if result.is_err() {
+            self.clear_session(jar);
         }
-        if let Some(id) = id_token {
-            self.put(jar, self.build(ID_COOKIE, id.to_string(), "/", None));
-        }
+        result
     }
 
     pub fn access_token(&self, jar: &Cookies) -> Option<String> {
-        self.read(jar, ACCESS_COOKIE)
+        self.read(jar, self.names.access)
     }
 
     pub fn refresh_token(&self, jar: &Cookies) -> Option<String> {
-        self.read(jar, REFRESH_COOKIE)
+        self.read(jar, self.names.refresh)
     }
 
     pub fn id_token(&self, jar: &Cookies) -> Option<String> {
-        self.read(jar, ID_COOKIE)
+        self.read(jar, self.names.id)
     }
 
     /// True when the browser sent a session marker (the ID-token cookie), so a missing or
     /// expired access token is worth a refresh rather than a new login.
     pub fn has_session_marker(&self, jar: &Cookies) -> bool {
-        jar.get(ID_COOKIE).is_some_and(|c| !c.value().is_empty())
+        jar.get(self.names.id)
+            .is_some_and(|c| !c.value().is_empty())
     }
 
-    /// Removes every session cookie the browser sent.
+    /// Removes every session cookie, whether or not this request carried it.
     pub fn clear_session(&self, jar: &Cookies) {
-        self.clear(jar, ACCESS_COOKIE, "/");
-        self.clear(jar, ID_COOKIE, "/");
-        self.clear(jar, REFRESH_COOKIE, REFRESH_PATH);
+        self.clear(jar, self.names.access, "/");
+        self.clear(jar, self.names.id, "/");
+        self.clear(jar, self.names.refresh, REFRESH_PATH);
     }
 
     /// Stores the sealed login state for the 10-minute login window.
-    pub fn set_login_state(&self, jar: &Cookies, encoded: String) {
+    pub fn set_login_state(&self, jar: &Cookies, encoded: String) -> Result<(), CookieTooLarge> {
         self.put(
             jar,
             self.build(
-                LOGIN_STATE_COOKIE,
+                self.names.login,
                 encoded,
                 "/",
                 Some(self.login_state_ttl_secs),
             ),
-        );
+        )
     }
 
     /// Reads and deletes the login state: it is single-use.
     pub fn take_login_state(&self, jar: &Cookies) -> Option<String> {
-        let value = self.read(jar, LOGIN_STATE_COOKIE);
+        let value = self.read(jar, self.names.login);
         if jar
-            .get(LOGIN_STATE_COOKIE)
+            .get(self.names.login)
             .is_some_and(|c| !c.value().is_empty())
         {
-            self.clear(jar, LOGIN_STATE_COOKIE, "/");
+            self.clear(jar, self.names.login, "/");
         }
         value
     }
@@ -203,17 +279,19 @@ mod tests {
     fn session_cookies_have_the_documented_attributes() {
         let policy = policy();
         let jar = Cookies::default();
-        policy.set_session(&jar, "ACCESS", 299, Some("REFRESH"), Some("ID"));
+        policy
+            .set_session(&jar, "ACCESS", 299, Some("REFRESH"), Some("ID"))
+            .unwrap();
         let cookies = set_cookie_headers(&jar);
         let find = |name: &str| cookies.iter().find(|c| c.name() == name).cloned().unwrap();
 
-        let access = find(ACCESS_COOKIE);
+        let access = find(CookieNames::SECURE.access);
         assert_eq!(access.path(), Some("/"));
         assert_eq!(access.max_age(), Some(Duration::seconds(239)));
-        let refresh = find(REFRESH_COOKIE);
+        let refresh = find(CookieNames::SECURE.refresh);
         assert_eq!(refresh.path(), Some("/auth/refresh"));
         assert_eq!(refresh.max_age(), None);
-        let id = find(ID_COOKIE);
+        let id = find(CookieNames::SECURE.id);
         for c in [&access, &refresh, &id] {
             assert_eq!(c.http_only(), Some(true), "{}", c.name());
             assert_eq!(c.secure(), Some(true), "{}", c.name());
@@ -241,7 +319,7 @@ mod tests {
     fn tampered_or_foreign_cookies_read_as_absent() {
         let policy = policy();
         let jar = Cookies::default();
-        jar.add(Cookie::new(ACCESS_COOKIE, "forged-token"));
+        jar.add(Cookie::new(CookieNames::SECURE.access, "forged-token"));
         assert_eq!(policy.access_token(&jar), None);
 
         let other = CookiePolicy::new(
@@ -252,14 +330,16 @@ mod tests {
             b"another secret, another key, 32+",
         );
         let sealed_elsewhere = Cookies::default();
-        other.set_session(&sealed_elsewhere, "A", 60, None, None);
+        other
+            .set_session(&sealed_elsewhere, "A", 60, None, None)
+            .unwrap();
         let value = sealed_elsewhere
-            .get(ACCESS_COOKIE)
+            .get(CookieNames::SECURE.access)
             .unwrap()
             .value()
             .to_string();
         let jar = Cookies::default();
-        jar.add(Cookie::new(ACCESS_COOKIE, value));
+        jar.add(Cookie::new(CookieNames::SECURE.access, value));
         assert_eq!(policy.access_token(&jar), None);
     }
 
@@ -267,10 +347,42 @@ mod tests {
     fn login_state_is_single_use() {
         let policy = policy();
         let jar = Cookies::default();
-        policy.set_login_state(&jar, "state-blob".into());
+        policy.set_login_state(&jar, "state-blob".into()).unwrap();
         let set = set_cookie_headers(&jar);
         assert_eq!(set[0].max_age(), Some(Duration::seconds(600)));
         assert_eq!(policy.take_login_state(&jar).as_deref(), Some("state-blob"));
         assert_eq!(policy.take_login_state(&jar), None);
+    }
+
+    #[test]
+    fn tokens_too_large_for_a_cookie_are_an_error_not_a_silent_drop() {
+        let policy = policy();
+        let jar = Cookies::default();
+        let huge = "x".repeat(3500);
+        let err = policy
+            .set_session(&jar, &huge, 300, Some("r"), Some("i"))
+            .unwrap_err();
+        assert_eq!(err.cookie, CookieNames::SECURE.access);
+        assert!(err.bytes > MAX_COOKIE_BYTES);
+        assert_eq!(
+            policy.access_token(&jar),
+            None,
+            "nothing of the session is kept"
+        );
+        // A large but acceptable token fits.
+        let jar = Cookies::default();
+        policy
+            .set_session(&jar, &"x".repeat(2500), 300, None, None)
+            .unwrap();
+        assert!(policy.access_token(&jar).is_some());
+    }
+
+    #[test]
+    fn names_are_prefixed_only_when_secure() {
+        assert_eq!(policy().names, CookieNames::SECURE);
+        let mut settings = Settings::from_toml(include_str!("../../../Leptos.toml")).unwrap();
+        settings.cookies.secure = false;
+        let plain = CookiePolicy::new(&settings.cookies, 600, b"0123456789abcdef0123456789abcdef");
+        assert_eq!(plain.names, CookieNames::PLAIN);
     }
 }

@@ -126,6 +126,12 @@ fn callback_error_page(err: CallbackError) -> ErrorPage {
             provider_error: None,
             retry: Some(("Log in again".into(), "/".into())),
         },
+        CallbackError::TokensTooLarge(_) => ErrorPage {
+            title: "Sign-in could not be stored".into(),
+            message: "The identity provider's tokens are too large to keep in a browser cookie, so you were not signed in. The site's administrator needs to trim the tokens' claims.".into(),
+            provider_error: None,
+            retry: Some(("Back to the home page".into(), "/".into())),
+        },
         CallbackError::NoIdToken | CallbackError::InvalidTokens(_) => ErrorPage {
             title: "Sign-in could not be verified".into(),
             message: "The identity provider's answer did not pass our security checks, so you were not signed in.".into(),

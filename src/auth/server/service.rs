@@ -2,7 +2,7 @@
 //! policy. Axum handlers, the route guard and the server functions all go through it.
 
 use super::{
-    cookies::CookiePolicy,
+    cookies::{CookiePolicy, CookieTooLarge},
     login_state::{safe_return_path, LoginState, LoginStateError},
 };
 use crate::{
@@ -97,6 +97,8 @@ pub enum CallbackError {
     NoIdToken,
     #[error("the provider's tokens were rejected: {0}")]
     InvalidTokens(OidcError),
+    #[error(transparent)]
+    TokensTooLarge(#[from] CookieTooLarge),
 }
 
 impl CallbackError {
@@ -121,6 +123,7 @@ impl CallbackError {
             _ if self.is_provider_outage() => 502,
             CallbackError::Exchange(_) => 400,
             CallbackError::NoIdToken | CallbackError::InvalidTokens(_) => 401,
+            CallbackError::TokensTooLarge(_) => 502,
         }
     }
 }
@@ -138,6 +141,17 @@ pub enum RefreshError {
     IdentityChanged,
     #[error("the identity provider is unavailable: {0}")]
     Unavailable(Arc<OidcError>),
+    #[error(transparent)]
+    TokensTooLarge(#[from] CookieTooLarge),
+}
+
+/// Why a login could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum BeginLoginError {
+    #[error(transparent)]
+    Provider(#[from] OidcError),
+    #[error(transparent)]
+    Cookie(#[from] CookieTooLarge),
 }
 
 type RefreshResult = Result<TokenSet, Arc<OidcError>>;
@@ -220,7 +234,7 @@ impl AuthService {
         jar: &Cookies,
         intent: LoginIntent,
         return_to: Option<&str>,
-    ) -> Result<Url, OidcError> {
+    ) -> Result<Url, BeginLoginError> {
         let return_to = return_to
             .and_then(safe_return_path)
             .unwrap_or_else(|| self.settings.post_login_path.clone());
@@ -236,7 +250,7 @@ impl AuthService {
             .oidc
             .authorization_url(&login.state, &login.nonce, &pkce.challenge, &options)
             .await?;
-        self.cookies.set_login_state(jar, login.encode());
+        self.cookies.set_login_state(jar, login.encode())?;
         Ok(url)
     }
 
@@ -292,12 +306,17 @@ impl AuthService {
                 message: "the access token and the ID token name different users".into(),
             }));
         }
-        self.store(jar, &tokens, &access);
+        self.store(jar, &tokens, &access)?;
         tracing::info!(sub = %profile.sub, "signed in");
         Ok(login.return_to)
     }
 
-    fn store(&self, jar: &Cookies, tokens: &TokenSet, access: &AccessTokenClaims) {
+    fn store(
+        &self,
+        jar: &Cookies,
+        tokens: &TokenSet,
+        access: &AccessTokenClaims,
+    ) -> Result<(), CookieTooLarge> {
         let expires_in = tokens
             .expires_in
             .unwrap_or_else(|| access.exp.saturating_sub(now()).max(0) as u64);
@@ -307,7 +326,7 @@ impl AuthService {
             expires_in,
             tokens.refresh_token.as_deref(),
             tokens.id_token.as_deref(),
-        );
+        )
     }
 
     /// Reads the session from the request's cookies. Makes no call to the provider
@@ -403,7 +422,7 @@ impl AuthService {
             self.cookies.clear_session(jar);
             return Err(RefreshError::IdentityChanged);
         }
-        self.store(jar, &tokens, &access);
+        self.store(jar, &tokens, &access)?;
         tracing::info!(sub = %access.sub, "session refreshed");
         Ok(Session { access, profile })
     }

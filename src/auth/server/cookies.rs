@@ -344,6 +344,26 @@ mod tests {
     }
 
     #[test]
+    fn a_sealed_value_moved_to_another_cookie_name_does_not_unseal() {
+        let policy = policy();
+        let jar = Cookies::default();
+        policy
+            .set_session(&jar, "ACCESS", 300, None, Some("ID"))
+            .unwrap();
+        let sealed_id = jar.get(CookieNames::SECURE.id).unwrap().value().to_string();
+        let swapped = Cookies::default();
+        swapped.add(Cookie::new(CookieNames::SECURE.access, sealed_id.clone()));
+        assert_eq!(policy.access_token(&swapped), None);
+        // Truncated: the same.
+        let truncated = Cookies::default();
+        truncated.add(Cookie::new(
+            CookieNames::SECURE.id,
+            sealed_id[..sealed_id.len() / 2].to_string(),
+        ));
+        assert_eq!(policy.id_token(&truncated), None);
+    }
+
+    #[test]
     fn login_state_is_single_use() {
         let policy = policy();
         let jar = Cookies::default();

@@ -2,7 +2,9 @@
 # Installs what building the app needs, skipping whatever is already there:
 # the wasm32 target, cargo-leptos, and the wasm-bindgen CLI at exactly the version of
 # the wasm-bindgen crate in Cargo.lock. With --test it also installs what the browser
-# tests need: Debian's Chromium and the end2end npm packages.
+# tests need: Debian's Chromium and the end2end npm packages. With --release it installs
+# binaryen's wasm-opt from the npm registry (tools/), which release builds need; with
+# --bench also Debian's wrk.
 # See shared TOOLCHAIN notes: newer cargo-leptos releases do not build on rustc 1.95,
 # and cargo-leptos downloads missing tools from GitHub, which fails without internet.
 set -euo pipefail
@@ -31,6 +33,23 @@ if [ "$installed" != "$wasm_bindgen_version" ]; then
   say "installing wasm-bindgen-cli $wasm_bindgen_version (Cargo.lock's version; about 3 minutes, once)"
   # Not --locked: its lockfile pins a webpki-roots release our registry does not serve.
   cargo install wasm-bindgen-cli --version "$wasm_bindgen_version" --force
+fi
+
+if [ "${1:-}" = "--release" ] || [ "${1:-}" = "--bench" ]; then
+  if [ ! -x tools/node_modules/.bin/wasm-opt ]; then
+    say "installing binaryen's wasm-opt from npm (tools/)"
+    (cd tools && npm ci --no-audit --no-fund)
+  fi
+fi
+
+if [ "${1:-}" = "--bench" ] && ! command -v wrk >/dev/null 2>&1; then
+  say "installing wrk (Debian) for the load benchmarks"
+  export DEBIAN_FRONTEND=noninteractive
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+  else
+    sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null
+  fi
 fi
 
 if [ "${1:-}" = "--test" ]; then

@@ -2,7 +2,7 @@
 
 use crate::pages::{errors::NotFound, home::HomePage, profile::ProfilePage};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     path, SsrMode,
@@ -12,6 +12,10 @@ use leptos_router::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::security::set_page_csp();
+    #[cfg(feature = "ssr")]
+    let stylesheet = crate::assets::stylesheet_href(&options);
+    #[cfg(not(feature = "ssr"))]
+    let stylesheet = "";
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -20,6 +24,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
+                <link id="leptos" rel="stylesheet" href=stylesheet/>
                 <MetaTags/>
             </head>
             <body>
@@ -35,7 +40,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/scalekit-leptos-starter.css"/>
         <Title text="Scalekit + Leptos starter"/>
         <Router>
             <header class="site-header">

@@ -8,6 +8,9 @@ pub mod app;
 pub mod auth;
 pub mod pages;
 
+/// Server only: built asset locations.
+#[cfg(feature = "ssr")]
+pub mod assets;
 /// Server only: environment configuration.
 #[cfg(feature = "ssr")]
 pub mod config;

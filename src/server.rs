@@ -132,6 +132,7 @@ pub async fn assemble(
 /// The app's routes and layers.
 fn router(auth: SharedAuth, policy: Arc<SecurityPolicy>, options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
+    let hashed_assets = options.hash_files;
     let context_auth = auth.clone();
     let context_policy = policy.clone();
     let handler_state = AuthHandlerState {
@@ -152,6 +153,9 @@ fn router(auth: SharedAuth, policy: Arc<SecurityPolicy>, options: LeptosOptions)
             },
         )
         .merge(handlers::routes(handler_state))
+        // A bare route: the baseline the benchmarks compare authenticated pages with,
+        // and a readiness probe.
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(axum::middleware::from_fn_with_state(auth, handlers::guard))
         .layer(axum::middleware::from_fn(
@@ -162,8 +166,35 @@ fn router(auth: SharedAuth, policy: Arc<SecurityPolicy>, options: LeptosOptions)
             policy,
             security_headers,
         ))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            asset_cache_headers(hashed_assets, request, next)
+        }))
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(options)
+}
+
+/// Files under `/pkg/` carry a content hash in their names when `hash-files` is on: let
+/// browsers keep them for a year. Without hashing, make browsers revalidate.
+async fn asset_cache_headers(
+    hashed: bool,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    let is_asset = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    if is_asset && response.status().is_success() {
+        let policy = if hashed {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    response
 }
 
 /// Server functions answer every error with 500, including arguments the client sent

@@ -24,6 +24,11 @@ for (const js of [true, false]) {
       await openHome(page, js);
       await expect(page.getByRole("button", { name: "Log in" })).toBeVisible();
       await expect(page.getByRole("button", { name: "Sign up" })).toBeVisible();
+      // The hashed stylesheet loads (its rules are applied).
+      const styled = await page.evaluate(() =>
+        [...document.styleSheets].some((s) => s.href?.includes("/pkg/") && s.cssRules.length > 10),
+      );
+      expect(styled).toBe(true);
       if (js) await page.screenshot({ path: "../docs/screenshots/home.png" });
     });
 

@@ -15,8 +15,8 @@ pub mod discovery;
 pub mod error;
 pub mod jwks;
 pub mod logout;
-#[cfg(test)]
-pub(crate) mod test_support;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 pub mod token;
 pub mod validate;
 

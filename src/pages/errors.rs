@@ -40,7 +40,7 @@ pub fn error_document(
     status: u16,
     page: &ErrorPage,
 ) -> String {
-    let stylesheet = format!("/{}/{}.css", options.site_pkg_dir, options.output_name);
+    let stylesheet = crate::assets::stylesheet_href(options);
     let ErrorPage {
         title,
         message,

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Performance figures for PERFORMANCE.md, measured on this machine against the release
+# build and its built-in identity provider, on loopback only. Every load is bounded in
+# time (DURATION seconds per route, default 10) and stops by itself.
+#
+# Prints: server start-to-ready time; first-load bytes of / (HTML, JS, WASM, CSS as
+# served with brotli); wrk throughput and p50/p99 latency for /healthz (a bare axum
+# route), /dashboard/profile with a valid session and a static asset; the
+# profile/bare ratio; resident memory before and after the load.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-32}"
+
+scripts/setup.sh --bench
+[ "${SKIP_BUILD:-}" = 1 ] || scripts/build-release.sh
+
+APP=http://localhost:3000
+work=$(mktemp -d)
+trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+rss() { awk '/VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$1/status"; }
+
+# --- start to ready -------------------------------------------------------------------
+started=$(date +%s%N)
+RUST_LOG=warn target/release/scalekit-leptos-starter > "$work/server.log" 2>&1 &
+server=$!
+until curl -fsS -o /dev/null http://127.0.0.1:3000/healthz 2>/dev/null; do sleep 0.005; done
+ready=$(date +%s%N)
+echo "server start to ready: $(( (ready - started) / 1000000 )) ms (built-in provider included)"
+echo "resident memory at start: $(rss $server)"
+
+# --- first load of / ------------------------------------------------------------------
+curl -fsS -H 'Accept-Encoding: br' -o "$work/home.br" -D "$work/home.h" "$APP/"
+html_bytes=$(stat -c %s "$work/home.br")
+total=$html_bytes
+printf '%-60s %8s\n' "first load of / (as served, Accept-Encoding: br)" "bytes"
+printf '  %-58s %8d\n' "/ (HTML)" "$html_bytes"
+curl -fsS "$APP/" -o "$work/home.html"
+for asset in $(grep -o '/pkg/[^"]*' "$work/home.html" | sort -u); do
+  # The hydration script names the .wasm file itself; the preload link names it too.
+  bytes=$(curl -fsS -H 'Accept-Encoding: br' -o /dev/null -w '%{size_download}' "$APP$asset")
+  enc=$(curl -fsS -H 'Accept-Encoding: br' -o /dev/null -D - "$APP$asset" | tr -d '\r' | awk -F': ' 'tolower($1)=="content-encoding"{print $2}')
+  printf '  %-58s %8d %s\n' "$asset" "$bytes" "${enc:-identity}"
+  total=$((total + bytes))
+done
+echo "  total: $total bytes ($(( total / 1024 )) KiB); budget 150 KB for JS + WASM + CSS"
+
+# --- a session for the profile load ---------------------------------------------------
+jar="$work/jar"
+authorize=$(curl -fsS -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' -H 'Accept: text/html' \
+  --data 'intent=login' "$APP/auth/login")
+page=$(curl -fsS -c "$jar" -b "$jar" "$authorize")
+form=$(printf '%s' "$page" | grep -o '<input type="hidden" name="[^"]*" value="[^"]*"' \
+  | sed -E 's/.*name="([^"]*)" value="([^"]*)"/\1=\2/' | sed 's/&amp;/\&/g')
+args=()
+while IFS= read -r pair; do args+=(--data-urlencode "$pair"); done <<< "$form"
+provider=$(printf '%s' "$authorize" | grep -oE '^https?://[^/]+')
+callback=$(curl -fsS -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "${args[@]}" \
+  --data-urlencode 'email=ada@example.com' "$provider/oauth/authorize")
+curl -fsS -c "$jar" -b "$jar" -o /dev/null "$callback"
+cookie=$(awk '$1 ~ /localhost$/ && $6 ~ /^__Host-sk_(access|id)$/ {printf "%s=%s; ", $6, $7}' "$jar")
+status=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$APP/dashboard/profile")
+[ "$status" = 200 ] || { echo "could not get a session (profile answered $status)"; exit 1; }
+
+# --- load -----------------------------------------------------------------------------
+css=$(grep -o '/pkg/[^"]*\.css' "$work/home.html" | head -1)
+run() { # name, url, extra header
+  local out
+  if [ -n "${3:-}" ]; then
+    out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -H "$3" "$2")
+  else
+    out=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$2")
+  fi
+  local rps p50 p99 errors
+  rps=$(printf '%s\n' "$out" | awk '/Requests\/sec/ {print $2}')
+  p50=$(printf '%s\n' "$out" | awk '$1=="50%" {print $2}')
+  p99=$(printf '%s\n' "$out" | awk '$1=="99%" {print $2}')
+  errors=$(printf '%s\n' "$out" | awk '/Non-2xx/ {print $NF}')
+  printf '  %-22s %10s req/s   p50 %-8s p99 %-8s non-2xx %s\n' "$1" "$rps" "$p50" "$p99" "${errors:-0}"
+  eval "rps_$4=$rps"
+}
+echo "load: wrk, 2 threads, $CONNECTIONS connections, ${DURATION}s per route (loopback)"
+run "/healthz (bare route)" "$APP/healthz" "" bare
+run "/dashboard/profile" "$APP/dashboard/profile" "Cookie: $cookie" profile
+run "$css" "$APP$css" "Accept-Encoding: br" asset
+echo "  profile / bare ratio: $(awk -v p="$rps_profile" -v b="$rps_bare" 'BEGIN {printf "%.1f%%", 100 * p / b}') (target at least 50%)"
+echo "resident memory after the load: $(rss $server)"

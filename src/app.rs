@@ -1,6 +1,8 @@
 //! The HTML shell and the router.
 
-use crate::pages::{errors::NotFound, home::HomePage, profile::ProfilePage};
+use crate::pages::{
+    errors::NotFound, home::HomePage, profile::ProfilePage, settings::SettingsPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
@@ -49,6 +51,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/profile") view=ProfilePage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/settings") view=SettingsPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -8,6 +8,9 @@ pub mod app;
 pub mod auth;
 pub mod pages;
 
+/// Server only: an example API protected by access tokens.
+#[cfg(feature = "ssr")]
+pub mod api;
 /// Server only: built asset locations.
 #[cfg(feature = "ssr")]
 pub mod assets;

@@ -121,7 +121,16 @@ pub async fn assemble(
             .ascii_serialization(),
         reload_port: std::env::var_os("LEPTOS_WATCH").map(|_| options.reload_port),
     });
-    let router = router(auth.clone(), policy, options);
+    let api = crate::api::ExampleApi {
+        base_url: env.app_url.as_str().trim_end_matches('/').to_string(),
+        http: reqwest::Client::builder()
+            .timeout(auth_settings.http_timeout())
+            .build()
+            .map_err(|e| {
+                crate::oidc::OidcError::Unreachable(format!("cannot build the HTTP client: {e}"))
+            })?,
+    };
+    let router = router(auth.clone(), policy, api, options);
     Ok(Server {
         router,
         auth,
@@ -130,7 +139,12 @@ pub async fn assemble(
 }
 
 /// The app's routes and layers.
-fn router(auth: SharedAuth, policy: Arc<SecurityPolicy>, options: LeptosOptions) -> Router {
+fn router(
+    auth: SharedAuth,
+    policy: Arc<SecurityPolicy>,
+    api: crate::api::ExampleApi,
+    options: LeptosOptions,
+) -> Router {
     let routes = generate_route_list(App);
     let hashed_assets = options.hash_files;
     let context_auth = auth.clone();
@@ -146,6 +160,7 @@ fn router(auth: SharedAuth, policy: Arc<SecurityPolicy>, options: LeptosOptions)
             move || {
                 provide_context(context_auth.clone());
                 provide_context(context_policy.clone());
+                provide_context(api.clone());
             },
             {
                 let options = options.clone();
@@ -153,6 +168,7 @@ fn router(auth: SharedAuth, policy: Arc<SecurityPolicy>, options: LeptosOptions)
             },
         )
         .merge(handlers::routes(handler_state))
+        .merge(crate::api::routes(auth.clone()))
         // A bare route: the baseline the benchmarks compare authenticated pages with,
         // and a readiness probe.
         .route("/healthz", axum::routing::get(|| async { "ok" }))

@@ -146,3 +146,16 @@ test("a provider error at the callback is a 401 page that shows it escaped", asy
   await expect(page.locator(".error-description")).toHaveText("<script>window.pwned=1</script>denied");
   expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
 });
+
+for (const js of [true, false]) {
+  test(`the settings page calls the API from the server (${js ? "with" : "without"} JavaScript)`, async ({ browser }) => {
+    const context = await browser.newContext({ javaScriptEnabled: js });
+    const page = await context.newPage();
+    await logIn(page, js, "grace@example.com");
+    if (js) await waitForHydration(page);
+    await page.getByRole("link", { name: "Settings" }).click();
+    await expect(page).toHaveURL(`${APP}/dashboard/settings`);
+    await expect(page.getByTestId("api-subject")).toHaveText(/^usr_/);
+    await context.close();
+  });
+}

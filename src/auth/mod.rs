@@ -8,6 +8,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub mod guard;
 #[cfg(feature = "ssr")]
 pub mod server;
 

@@ -3,3 +3,4 @@
 pub mod errors;
 pub mod home;
 pub mod profile;
+pub mod settings;

@@ -65,6 +65,7 @@ fn Profile(user: User) -> impl IntoView {
             </dl>
             <div class="auth-actions">
                 <a class="button" href="/">"Home"</a>
+                <a class="button" href="/dashboard/settings">"Settings"</a>
                 <LogoutButton/>
             </div>
         </section>

@@ -1,4 +1,5 @@
-//! The bodies of the server functions declared in `auth/mod.rs`.
+//! The bodies of the server functions declared in `auth/mod.rs`, and the helpers any
+//! server function of yours can call: [`require_user`] and [`access_token`].
 
 use super::service::{SessionStatus, SharedAuth};
 use crate::auth::{LoginIntent, Notice, User};
@@ -27,12 +28,44 @@ async fn reject_cross_site() -> Result<(), ServerFnError> {
         .unwrap_or("");
     if site == "cross-site" {
         tracing::warn!(origin = ?headers.get(header::ORIGIN), "cross-site request refused");
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(axum::http::StatusCode::FORBIDDEN);
-        }
+        set_status(axum::http::StatusCode::FORBIDDEN);
         return Err(ServerFnError::new("cross-site requests are not allowed"));
     }
     Ok(())
+}
+
+fn set_status(status: axum::http::StatusCode) {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+}
+
+/// The signed-in person, in any server function: `let user = require_user().await?;`.
+/// Validates the access token locally (no provider call). Signed out: the call answers
+/// 401 with a clear message.
+pub async fn require_user() -> Result<User, ServerFnError> {
+    let (auth, jar) = request_context().await?;
+    match auth.session(&jar).await {
+        SessionStatus::Active(session) => Ok(session.user()),
+        SessionStatus::Refreshable | SessionStatus::Anonymous => {
+            set_status(axum::http::StatusCode::UNAUTHORIZED);
+            Err(ServerFnError::new("You need to be signed in to do this."))
+        }
+    }
+}
+
+/// The signed-in person's access token, to call your own API from the server
+/// (`Authorization: Bearer …`). Keep it on the server: never return it from a server
+/// function. Signed out: 401, like [`require_user`].
+pub async fn access_token() -> Result<String, ServerFnError> {
+    let (auth, jar) = request_context().await?;
+    match (auth.session(&jar).await, auth.cookies.access_token(&jar)) {
+        (SessionStatus::Active(_), Some(token)) => Ok(token),
+        _ => {
+            set_status(axum::http::StatusCode::UNAUTHORIZED);
+            Err(ServerFnError::new("You need to be signed in to do this."))
+        }
+    }
 }
 
 pub async fn start_login(
@@ -66,9 +99,7 @@ pub async fn refresh_session() -> Result<Option<User>, ServerFnError> {
         Ok(session) => Ok(Some(session.user())),
         Err(super::service::RefreshError::Unavailable(err)) => {
             tracing::warn!(%err, "refresh failed; the provider is unavailable");
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
-            }
+            set_status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
             Err(ServerFnError::new(
                 "The sign-in service could not be reached. Please try again in a moment.",
             ))

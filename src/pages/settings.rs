@@ -1,0 +1,68 @@
+//! `/dashboard/settings`: the recipes in one page. It is guarded (server side by
+//! `protected_prefixes`, in the browser by `<RequireUser>`), and its server function reads
+//! the signed-in person and calls *your own API* with their access token, which never
+//! leaves the server.
+
+use crate::auth::guard::RequireUser;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the settings page shows. No token in here: it is sent to the browser.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub name: String,
+    /// The subject your API saw in the access token it was called with.
+    pub api_subject: String,
+}
+
+/// Reads the person and asks the example API who the access token belongs to.
+#[server(prefix = "/api", endpoint = "account_overview")]
+pub async fn account_overview() -> Result<AccountSummary, ServerFnError> {
+    use crate::auth::server::{access_token, require_user};
+    let user = require_user().await?;
+    let token = access_token().await?;
+    let api = use_context::<crate::api::ExampleApi>()
+        .ok_or_else(|| ServerFnError::new("the example API is not configured"))?;
+    let answer: serde_json::Value = api
+        .http
+        .get(format!("{}/api/example/whoami", api.base_url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| ServerFnError::new(format!("the API call failed: {e}")))?
+        .json()
+        .await
+        .map_err(|e| ServerFnError::new(format!("the API answered nonsense: {e}")))?;
+    Ok(AccountSummary {
+        name: user.display_name().to_string(),
+        api_subject: answer["sub"].as_str().unwrap_or_default().to_string(),
+    })
+}
+
+#[component]
+pub fn SettingsPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| account_overview());
+    view! {
+        <RequireUser>
+            <section class="card">
+                <h1>"Settings"</h1>
+                <Suspense fallback=|| view! { <p class="muted">"Asking your API…"</p> }>
+                    {move || Suspend::new(async move {
+                        match overview.await {
+                            Ok(o) => view! {
+                                <p>"Signed in as " <strong>{o.name}</strong> "."</p>
+                                <p>"Your API, called from the server with your access token, says you are "
+                                    <code data-testid="api-subject">{o.api_subject}</code> "."</p>
+                            }.into_any(),
+                            Err(err) => view! { <p class="notice" role="alert">{err.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+                <div class="auth-actions">
+                    <a class="button" href="/dashboard/profile">"Profile"</a>
+                </div>
+            </section>
+        </RequireUser>
+    }
+}

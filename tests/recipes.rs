@@ -1,0 +1,66 @@
+//! The README's recipes, proven: a guarded page, `require_user` in a server function,
+//! and calling your own API with the access token from the server.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn the_settings_page_calls_the_api_with_the_access_token_from_the_server() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+
+    // Guarded: signed out, the page sends people home.
+    let settings = app.url.join("/dashboard/settings").unwrap();
+    let response = browser.get(&settings).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+
+    log_in(&mut browser, &app, "grace@example.com").await;
+    let response = browser.get(&settings).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Grace Hopper"), "{html}");
+    let subject = html
+        .split("data-testid=\"api-subject\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_default();
+    assert!(
+        subject.starts_with("usr_"),
+        "the API saw the person's token: {html}"
+    );
+    assert!(!html.contains("eyJ"), "the token never reaches the page");
+}
+
+#[tokio::test]
+async fn require_user_answers_401_when_signed_out() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let overview = app.url.join("/api/account_overview").unwrap();
+    let response = browser
+        .post_form_with(&overview, &[], &[("accept", "application/json")])
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("You need to be signed in"));
+}
+
+#[tokio::test]
+async fn the_example_api_refuses_requests_without_a_valid_bearer_token() {
+    let app = spawn_app(300).await;
+    let http = reqwest::Client::new();
+    let whoami = app.url.join("/api/example/whoami").unwrap();
+    for auth in [None, Some("Bearer not-a-token"), Some("Basic abc")] {
+        let mut request = http.get(whoami.clone());
+        if let Some(value) = auth {
+            request = request.header("authorization", value);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    }
+}

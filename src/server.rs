@@ -172,6 +172,17 @@ fn router(
         // A bare route: the baseline the benchmarks compare authenticated pages with,
         // and a readiness probe.
         .route("/healthz", axum::routing::get(|| async { "ok" }))
+        // Built assets, sent precompressed (.br/.gz written by scripts/build-release.sh)
+        // when the browser accepts it; otherwise compressed on the fly below.
+        .nest_service(
+            &format!("/{}", options.site_pkg_dir),
+            tower_http::services::ServeDir::new(format!(
+                "{}/{}",
+                options.site_root, options.site_pkg_dir
+            ))
+            .precompressed_br()
+            .precompressed_gzip(),
+        )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(axum::middleware::from_fn_with_state(auth, handlers::guard))
         .layer(axum::middleware::from_fn(

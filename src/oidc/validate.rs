@@ -109,6 +109,8 @@ pub struct AccessTokenClaims {
     #[serde(default)]
     pub iat: Option<i64>,
     #[serde(default)]
+    pub nbf: Option<i64>,
+    #[serde(default)]
     pub sid: Option<String>,
     #[serde(default)]
     pub oid: Option<String>,

@@ -5,7 +5,8 @@
 #
 # Prints: server start-to-ready time; first-load bytes of / (HTML, JS, WASM, CSS as
 # served with brotli); wrk throughput and p50/p99 latency for /healthz (a bare axum
-# route), /dashboard/profile with a valid session and a static asset; the
+# route), / signed out (server rendering alone), /dashboard/profile with a valid session
+# and a static asset; the
 # profile/bare ratio; resident memory before and after the load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -82,6 +83,7 @@ run() { # name, url, extra header
 }
 echo "load: wrk, 2 threads, $CONNECTIONS connections, ${DURATION}s per route (loopback)"
 run "/healthz (bare route)" "$APP/healthz" "" bare
+run "/ (SSR, signed out)" "$APP/" "" home
 run "/dashboard/profile" "$APP/dashboard/profile" "Cookie: $cookie" profile
 run "$css" "$APP$css" "Accept-Encoding: br" asset
 echo "  profile / bare ratio: $(awk -v p="$rps_profile" -v b="$rps_bare" 'BEGIN {printf "%.1f%%", 100 * p / b}') (target at least 50%)"

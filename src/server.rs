@@ -14,7 +14,7 @@ use crate::{
     security::{security_headers, SecurityPolicy},
     settings::{Settings, SettingsError},
 };
-use axum::Router;
+use axum::{serve::ListenerExt, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::{process::ExitCode, sync::Arc, time::Duration};
@@ -293,6 +293,13 @@ async fn start() -> Result<(), StartError> {
     }
     tracing::info!("app at {} (listening on http://{addr})", env.app_url);
 
+    // TCP_NODELAY: small responses written in two parts (headers, then a file body)
+    // otherwise wait ~40 ms on Nagle's algorithm and delayed ACKs.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, server.router.into_make_service())
         .with_graceful_shutdown(shutdown_signal())
         .await

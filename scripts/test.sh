@@ -10,11 +10,15 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "==> cargo clippy (server and browser builds, warnings are errors)"
-cargo clippy --features ssr --all-targets -- -D warnings
+cargo clippy --features ssr,dev-idp --all-targets -- -D warnings
+cargo clippy --features ssr -- -D warnings  # the server without the built-in provider
 cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
+echo "==> cargo doc (no broken links, no warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --features ssr,dev-idp --no-deps
+
 echo "==> cargo test (server build: unit and integration tests)"
-cargo test --features ssr
+cargo test --features ssr,dev-idp
 
 echo "==> cargo leptos build"
 cargo leptos build

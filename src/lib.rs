@@ -8,28 +8,28 @@ pub mod app;
 pub mod auth;
 pub mod pages;
 
-/// Server only: an example API protected by access tokens.
+// Server only: an example API protected by access tokens.
 #[cfg(feature = "ssr")]
 pub mod api;
-/// Server only: built asset locations.
+// Server only: built asset locations.
 #[cfg(feature = "ssr")]
 pub mod assets;
-/// Server only: environment configuration.
+// Server only: environment configuration.
 #[cfg(feature = "ssr")]
 pub mod config;
-/// Server only: the built-in development identity provider.
-#[cfg(feature = "ssr")]
+// Server only: the built-in development identity provider (cargo feature `dev-idp`).
+#[cfg(feature = "dev-idp")]
 pub mod dev_idp;
-/// Server only: the OpenID Connect client.
+// Server only: the OpenID Connect client.
 #[cfg(feature = "ssr")]
 pub mod oidc;
-/// Server only: security headers (Content Security Policy and friends).
+// Server only: security headers (Content Security Policy and friends).
 #[cfg(feature = "ssr")]
 pub mod security;
-/// Server only: assembling and starting the server.
+// Server only: assembling and starting the server.
 #[cfg(feature = "ssr")]
 pub mod server;
-/// Server only: `Leptos.toml`.
+// Server only: `Leptos.toml`.
 #[cfg(feature = "ssr")]
 pub mod settings;
 

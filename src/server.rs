@@ -9,7 +9,6 @@ use crate::{
         AuthService, SharedAuth,
     },
     config::{ConfigError, EnvConfig},
-    dev_idp::{DevIdp, Registration},
     oidc::{ClientConfig, OidcClient},
     security::{security_headers, SecurityPolicy},
     settings::{Settings, SettingsError},
@@ -48,7 +47,8 @@ pub struct Server {
     pub router: Router,
     pub auth: SharedAuth,
     /// The built-in provider, when no real one is configured.
-    pub dev_idp: Option<DevIdp>,
+    #[cfg(feature = "dev-idp")]
+    pub dev_idp: Option<crate::dev_idp::DevIdp>,
 }
 
 /// Builds the router for `env` and `settings`; starts the built-in provider when no
@@ -61,27 +61,28 @@ pub async fn assemble(
     let redirect_uri = env.app_url_for(&settings.auth.callback_path);
     let post_logout_redirect_uri = env.app_url_for(&settings.auth.post_logout_path);
 
-    let (credentials, dev_idp) = match &env.provider {
-        Some(provider) => (provider.clone(), None),
+    #[cfg(feature = "dev-idp")]
+    let mut dev_idp = None;
+    let credentials = match &env.provider {
+        Some(provider) => provider.clone(),
+        #[cfg(feature = "dev-idp")]
         None => {
-            let idp = DevIdp::start(
-                &settings.dev_idp,
-                Registration {
-                    redirect_uris: vec![redirect_uri.clone()],
-                    post_logout_redirect_uris: vec![post_logout_redirect_uri.clone()],
-                },
-            )
-            .await
-            .map_err(|source| StartError::DevIdp {
-                addr: settings.dev_idp.addr.to_string(),
-                source,
-            })?;
+            let idp = start_dev_idp(settings, &redirect_uri, &post_logout_redirect_uri).await?;
             let credentials = crate::config::ProviderCredentials {
                 environment_url: idp.issuer.clone(),
                 client_id: idp.client_id.clone(),
                 client_secret: idp.client_secret.clone(),
             };
-            (credentials, Some(idp))
+            dev_idp = Some(idp);
+            credentials
+        }
+        #[cfg(not(feature = "dev-idp"))]
+        None => {
+            return Err(StartError::Config(ConfigError {
+                var: "SCALEKIT_ENVIRONMENT_URL",
+                problem: "is not set, and this build has no built-in identity provider (cargo feature `dev-idp`)".into(),
+                example: "https://your-env.scalekit.dev",
+            }))
         }
     };
 
@@ -134,7 +135,29 @@ pub async fn assemble(
     Ok(Server {
         router,
         auth,
+        #[cfg(feature = "dev-idp")]
         dev_idp,
+    })
+}
+
+/// Starts the built-in identity provider with this app registered as its client.
+#[cfg(feature = "dev-idp")]
+async fn start_dev_idp(
+    settings: &Settings,
+    redirect_uri: &str,
+    post_logout_redirect_uri: &str,
+) -> Result<crate::dev_idp::DevIdp, StartError> {
+    crate::dev_idp::DevIdp::start(
+        &settings.dev_idp,
+        crate::dev_idp::Registration {
+            redirect_uris: vec![redirect_uri.to_string()],
+            post_logout_redirect_uris: vec![post_logout_redirect_uri.to_string()],
+        },
+    )
+    .await
+    .map_err(|source| StartError::DevIdp {
+        addr: settings.dev_idp.addr.to_string(),
+        source,
     })
 }
 
@@ -277,16 +300,19 @@ async fn start() -> Result<(), StartError> {
         })?;
     let server = assemble(&env, &settings, options).await?;
 
-    match &server.dev_idp {
-        Some(idp) => tracing::info!(
+    #[cfg(feature = "dev-idp")]
+    if let Some(idp) = &server.dev_idp {
+        tracing::info!(
             "built-in identity provider at {} (no Scalekit account needed). To use Scalekit, set \
              SCALEKIT_ENVIRONMENT_URL, SCALEKIT_CLIENT_ID, SCALEKIT_CLIENT_SECRET and SESSION_SECRET.",
             idp.issuer
-        ),
-        None => tracing::info!(
+        );
+    }
+    if env.provider.is_some() {
+        tracing::info!(
             environment = %server.auth.oidc.config().environment_url,
             "using the configured identity provider"
-        ),
+        );
     }
     if env.session_secret.is_none() {
         tracing::info!("SESSION_SECRET is not set: sessions last until the server restarts");

@@ -3,7 +3,7 @@
 //!
 //! This module compiles for both the server and the browser. The server functions'
 //! bodies run only on the server (the browser build calls them over HTTP); everything
-//! that handles tokens or secrets lives in [`server`], which is compiled for the server only.
+//! that handles tokens or secrets lives in [`server`](mod@server), which is compiled for the server only.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,81 @@
+//! Logs help and never leak: every request gets an id, and no token, code, state or
+//! secret appears in the log of a whole session at the most verbose level.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+use std::sync::{Arc, Mutex};
+use tracing_subscriber::fmt::MakeWriter;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_whole_session_logs_no_secret() {
+    let logs = Captured::default();
+    tracing_subscriber::fmt()
+        .with_env_filter("scalekit_leptos_starter=trace,tower_http=trace")
+        .with_writer(logs.clone())
+        .with_ansi(false)
+        .init();
+
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let authorize = start_login(&mut browser, &app, "login").await;
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(
+        response.headers().get("x-request-id").is_some(),
+        "responses carry their request id"
+    );
+    browser
+        .get(&app.url.join("/dashboard/profile").unwrap())
+        .await;
+    browser.get(&app.url.join("/auth/refresh").unwrap()).await;
+    // A failure path too: a replayed callback.
+    browser.get(&callback).await;
+    browser
+        .post_form(&app.url.join("/auth/logout").unwrap(), &[])
+        .await;
+
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("signed in") && text.contains("request_id=req-"),
+        "{text}"
+    );
+    let params = query(&callback);
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    let secrets = [
+        ("a JWT", "eyJ".to_string()),
+        ("a refresh token", "rt_".to_string()),
+        ("the authorization code", params["code"].clone()),
+        ("the state", params["state"].clone()),
+        ("the nonce", query(&authorize)["nonce"].clone()),
+        ("the client secret", idp.client_secret.expose().to_string()),
+    ];
+    for (what, secret) in secrets {
+        assert!(
+            !text.contains(&secret),
+            "{what} appears in the logs:\n{text}"
+        );
+    }
+}

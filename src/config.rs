@@ -21,6 +21,8 @@ pub struct EnvConfig {
     pub provider: Option<ProviderCredentials>,
     /// `SESSION_SECRET`: the key material that seals cookies.
     pub session_secret: Option<SessionSecret>,
+    /// `SCALEKIT_WEBHOOK_SECRET` (`whsec_…`): enables `POST /webhooks/scalekit`.
+    pub webhook_secret: Option<crate::webhooks::WebhookSecret>,
 }
 
 /// The secret that seals cookies; never printed.
@@ -123,10 +125,22 @@ impl EnvConfig {
                 None => None,
             };
 
+        let webhook_secret = match get("SCALEKIT_WEBHOOK_SECRET") {
+            None => None,
+            Some(raw) => Some(
+                crate::webhooks::WebhookSecret::parse(&raw).ok_or(ConfigError {
+                    var: "SCALEKIT_WEBHOOK_SECRET",
+                    problem: "is not a whsec_ secret with a base64 key".into(),
+                    example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+                })?,
+            ),
+        };
+
         Ok(EnvConfig {
             app_url,
             provider,
             session_secret,
+            webhook_secret,
         })
     }
 }

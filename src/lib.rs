@@ -29,6 +29,9 @@ pub mod security;
 // Server only: assembling and starting the server.
 #[cfg(feature = "ssr")]
 pub mod server;
+// Server only: Scalekit webhooks (Standard Webhooks signatures).
+#[cfg(feature = "ssr")]
+pub mod webhooks;
 // Server only: `Leptos.toml`.
 #[cfg(feature = "ssr")]
 pub mod settings;

@@ -46,6 +46,8 @@ pub enum StartError {
 pub struct Server {
     pub router: Router,
     pub auth: SharedAuth,
+    /// The webhook events received, when `SCALEKIT_WEBHOOK_SECRET` is set.
+    pub webhook_events: Option<Arc<crate::webhooks::RecentEvents>>,
     /// The built-in provider, when no real one is configured.
     #[cfg(feature = "dev-idp")]
     pub dev_idp: Option<crate::dev_idp::DevIdp>,
@@ -131,10 +133,20 @@ pub async fn assemble(
                 crate::oidc::OidcError::Unreachable(format!("cannot build the HTTP client: {e}"))
             })?,
     };
-    let router = router(auth.clone(), policy, api, options);
+    let webhook_events = env
+        .webhook_secret
+        .as_ref()
+        .map(|_| Arc::new(crate::webhooks::RecentEvents::default()));
+    let webhooks = env
+        .webhook_secret
+        .clone()
+        .zip(webhook_events.clone())
+        .map(|(secret, events)| crate::webhooks::Webhooks::new(secret, events));
+    let router = router(auth.clone(), policy, api, webhooks, options);
     Ok(Server {
         router,
         auth,
+        webhook_events,
         #[cfg(feature = "dev-idp")]
         dev_idp,
     })
@@ -166,6 +178,7 @@ fn router(
     auth: SharedAuth,
     policy: Arc<SecurityPolicy>,
     api: crate::api::ExampleApi,
+    webhooks: Option<crate::webhooks::Webhooks>,
     options: LeptosOptions,
 ) -> Router {
     let routes = generate_route_list(App);
@@ -192,6 +205,7 @@ fn router(
         )
         .merge(handlers::routes(handler_state))
         .merge(crate::api::routes(auth.clone()))
+        .merge(webhooks.map(crate::webhooks::routes).unwrap_or_default())
         // A bare route: the baseline the benchmarks compare authenticated pages with,
         // and a readiness probe.
         .route("/healthz", axum::routing::get(|| async { "ok" }))

@@ -33,6 +33,16 @@ pub async fn spawn_app_against(provider: &Url, adjust: impl FnOnce(&mut Settings
 }
 
 async fn spawn(ttl: u64, provider: Option<&Url>, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_with_env(ttl, provider, adjust, |_| None).await
+}
+
+/// The app with extra environment variables (answered by `extra` first).
+pub async fn spawn_with_env(
+    ttl: u64,
+    provider: Option<&Url>,
+    adjust: impl FnOnce(&mut Settings),
+    extra: impl Fn(&str) -> Option<String>,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
     let mut settings = Settings::from_file(std::path::Path::new(concat!(
@@ -45,15 +55,17 @@ async fn spawn(ttl: u64, provider: Option<&Url>, adjust: impl FnOnce(&mut Settin
     adjust(&mut settings);
     let app_url = url.as_str().trim_end_matches('/').to_string();
     let provider = provider.map(|u| u.as_str().trim_end_matches('/').to_string());
-    let env = EnvConfig::from_lookup(|name| match name {
-        "APP_URL" => Some(app_url.clone()),
-        "SCALEKIT_ENVIRONMENT_URL" => provider.clone(),
-        "SCALEKIT_CLIENT_ID" => provider.as_ref().map(|_| "skc_test".to_string()),
-        "SCALEKIT_CLIENT_SECRET" => provider.as_ref().map(|_| "test_secret".to_string()),
-        "SESSION_SECRET" => provider
-            .as_ref()
-            .map(|_| "a-test-session-secret-of-32-bytes!!".to_string()),
-        _ => None,
+    let env = EnvConfig::from_lookup(|name| {
+        extra(name).or_else(|| match name {
+            "APP_URL" => Some(app_url.clone()),
+            "SCALEKIT_ENVIRONMENT_URL" => provider.clone(),
+            "SCALEKIT_CLIENT_ID" => provider.as_ref().map(|_| "skc_test".to_string()),
+            "SCALEKIT_CLIENT_SECRET" => provider.as_ref().map(|_| "test_secret".to_string()),
+            "SESSION_SECRET" => provider
+                .as_ref()
+                .map(|_| "a-test-session-secret-of-32-bytes!!".to_string()),
+            _ => None,
+        })
     })
     .unwrap();
     let options = leptos::config::LeptosOptions::builder()

@@ -97,6 +97,11 @@ pub struct SeededUser {
     pub email_verified: bool,
     #[serde(default)]
     pub organization_id: Option<String>,
+    /// Roles and `resource:action` permissions put in the person's access tokens.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    #[serde(default)]
+    pub permissions: Vec<String>,
 }
 
 fn yes() -> bool {

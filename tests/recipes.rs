@@ -64,3 +64,47 @@ async fn the_example_api_refuses_requests_without_a_valid_bearer_token() {
         assert_eq!(response.headers()["www-authenticate"], "Bearer");
     }
 }
+
+#[tokio::test]
+async fn require_permission_allows_and_denies_by_the_access_tokens_permissions() {
+    let app = spawn_app(300).await;
+    let report = app.url.join("/api/organization_report").unwrap();
+    let json = [("accept", "application/json")];
+
+    // Ada's token grants organization:manage.
+    let mut ada = Browser::default();
+    log_in(&mut ada, &app, "ada@example.com").await;
+    let response = ada.post_form_with(&report, &[], &json).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("managed by Ada Lovelace"));
+
+    // Grace's does not.
+    let mut grace = Browser::default();
+    log_in(&mut grace, &app, "grace@example.com").await;
+    let response = grace.post_form_with(&report, &[], &json).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("organization:manage"));
+
+    // And the pages show both outcomes.
+    let settings = app.url.join("/dashboard/settings").unwrap();
+    let html = grace.get(&settings).await.text().await.unwrap();
+    assert!(html.contains("You need the"), "{html}");
+    let profile = ada
+        .get(&app.url.join("/dashboard/profile").unwrap())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        profile.contains("organization:manage") && profile.contains("admin"),
+        "{profile}"
+    );
+}

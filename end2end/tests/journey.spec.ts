@@ -54,6 +54,8 @@ for (const js of [true, false]) {
       await expect(page.getByTestId("user-id")).toHaveText(/^usr_/);
       await expect(page.getByTestId("organization-id")).toHaveText("org_analytical_engines");
       await expect(page.getByTestId("session-id")).toHaveText(/^ses_/);
+      await expect(page.getByTestId("roles")).toHaveText("admin");
+      await expect(page.getByTestId("permissions")).toHaveText("reports:read, organization:manage");
       await expect(page.getByTestId("access-token-expires")).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$/);
       await expect(page.getByRole("button", { name: "Log out" })).toBeVisible();
       if (js) await page.screenshot({ path: "../docs/screenshots/profile.png" });
@@ -156,6 +158,8 @@ for (const js of [true, false]) {
     await page.getByRole("link", { name: "Settings" }).click();
     await expect(page).toHaveURL(`${APP}/dashboard/settings`);
     await expect(page.getByTestId("api-subject")).toHaveText(/^usr_/);
+    // Grace lacks organization:manage: the permission guard says so.
+    await expect(page.getByTestId("organization-report")).toContainText('the "organization:manage" permission');
     await context.close();
   });
 }

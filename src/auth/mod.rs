@@ -36,9 +36,18 @@ pub struct User {
     pub access_token_expires_at: i64,
     /// The same instant, formatted on the server (`2026-11-27 10:20:00 UTC`).
     pub access_token_expires_at_utc: String,
+    /// Roles in the organization (from the access token's `roles`).
+    pub roles: Vec<String>,
+    /// Permissions as `resource:action` (from the access token's `permissions`).
+    pub permissions: Vec<String>,
 }
 
 impl User {
+    /// True when the access token grants `permission` (e.g. `"reports:read"`).
+    pub fn has_permission(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
+    }
+
     /// The best name to greet the person with.
     pub fn display_name(&self) -> &str {
         self.name

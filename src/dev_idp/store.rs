@@ -43,6 +43,8 @@ pub struct Person {
     pub family_name: Option<String>,
     pub email_verified: bool,
     pub organization_id: String,
+    pub roles: Vec<String>,
+    pub permissions: Vec<String>,
 }
 
 /// The provider's own session in a browser (its `sid`).
@@ -123,6 +125,8 @@ impl IdpState {
                         .organization_id
                         .clone()
                         .unwrap_or_else(|| "org_dev_default".into()),
+                    roles: u.roles.clone(),
+                    permissions: u.permissions.clone(),
                 };
                 (person.email.clone(), person)
             })
@@ -203,6 +207,9 @@ impl IdpState {
             // A new account has not proven it owns the address yet.
             email_verified: false,
             organization_id: new_id("org"),
+            // The creator of a new organization administers it.
+            roles: vec!["admin".into()],
+            permissions: vec!["reports:read".into(), "organization:manage".into()],
         };
         people.insert(email, person.clone());
         Some(person)

@@ -46,6 +46,8 @@ pub fn mint(
         "oid": person.organization_id,
         "client_id": client_id,
         "scope": grant.scope,
+        "roles": person.roles,
+        "permissions": person.permissions,
     });
     let mut id = json!({
         "iss": state.issuer,

@@ -296,6 +296,9 @@ mod tests {
             sid: None,
             oid: None,
             jti: None,
+            roles: vec![],
+            permissions: vec![],
+            scope: None,
         }
     }
 

@@ -116,6 +116,15 @@ pub struct AccessTokenClaims {
     pub oid: Option<String>,
     #[serde(default)]
     pub jti: Option<String>,
+    /// Scalekit: the person's roles in the organization.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Scalekit: permissions as `resource:action`.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// Space-separated scopes (`scope`), when the provider sends them.
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {

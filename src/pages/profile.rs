@@ -56,6 +56,10 @@ fn Profile(user: User) -> impl IntoView {
                 <dd data-testid="organization-id"><code>{field(|u| u.organization_id.clone())}</code></dd>
                 <dt>"Session"</dt>
                 <dd data-testid="session-id"><code>{field(|u| u.session_id.clone())}</code></dd>
+                <dt>"Roles"</dt>
+                <dd data-testid="roles">{move || user.with(|u| join_or_dash(&u.roles))}</dd>
+                <dt>"Permissions"</dt>
+                <dd data-testid="permissions">{move || user.with(|u| join_or_dash(&u.permissions))}</dd>
                 <dt>"Access token expires"</dt>
                 <dd data-testid="access-token-expires">
                     <time datetime=move || user.with(|u| u.access_token_expires_at.to_string())>
@@ -69,6 +73,14 @@ fn Profile(user: User) -> impl IntoView {
                 <LogoutButton/>
             </div>
         </section>
+    }
+}
+
+fn join_or_dash(items: &[String]) -> String {
+    if items.is_empty() {
+        "—".into()
+    } else {
+        items.join(", ")
     }
 }
 

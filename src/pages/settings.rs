@@ -40,9 +40,21 @@ pub async fn account_overview() -> Result<AccountSummary, ServerFnError> {
     })
 }
 
+/// Only for people whose access token grants `organization:manage`.
+#[server(prefix = "/api", endpoint = "organization_report")]
+pub async fn organization_report() -> Result<String, ServerFnError> {
+    let user = crate::auth::server::require_permission("organization:manage").await?;
+    Ok(format!(
+        "Organization {} is managed by {}.",
+        user.organization_id.as_deref().unwrap_or("—"),
+        user.display_name()
+    ))
+}
+
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| account_overview());
+    let report = Resource::new(|| (), |_| organization_report());
     view! {
         <RequireUser>
             <section class="card">
@@ -56,6 +68,17 @@ pub fn SettingsPage() -> impl IntoView {
                                     <code data-testid="api-subject">{o.api_subject}</code> "."</p>
                             }.into_any(),
                             Err(err) => view! { <p class="notice" role="alert">{err.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+                <h2>"Organization"</h2>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match report.await {
+                            Ok(text) => view! { <p data-testid="organization-report">{text}</p> }.into_any(),
+                            Err(err) => view! {
+                                <p class="notice" role="alert" data-testid="organization-report">{err.to_string()}</p>
+                            }.into_any(),
                         }
                     })}
                 </Suspense>

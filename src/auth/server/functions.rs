@@ -34,7 +34,16 @@ async fn reject_cross_site() -> Result<(), ServerFnError> {
     Ok(())
 }
 
+/// Sets the status of a server function's own response. When the function runs inside a
+/// page's server rendering (a resource), the response is the page's, which stays as it is:
+/// the page shows the error instead.
 fn set_status(status: axum::http::StatusCode) {
+    let called_over_http = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+        leptos::server_fn::axum::server_fn_paths().any(|(path, _)| path == parts.uri.path())
+    });
+    if !called_over_http {
+        return;
+    }
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(status);
     }
@@ -51,6 +60,20 @@ pub async fn require_user() -> Result<User, ServerFnError> {
             set_status(axum::http::StatusCode::UNAUTHORIZED);
             Err(ServerFnError::new("You need to be signed in to do this."))
         }
+    }
+}
+
+/// The signed-in person, if their access token grants `permission` (`resource:action`).
+/// Signed out: 401; signed in without the permission: 403 with a clear message.
+pub async fn require_permission(permission: &str) -> Result<User, ServerFnError> {
+    let user = require_user().await?;
+    if user.has_permission(permission) {
+        Ok(user)
+    } else {
+        set_status(axum::http::StatusCode::FORBIDDEN);
+        Err(ServerFnError::new(format!(
+            "You need the \"{permission}\" permission to do this."
+        )))
     }
 }
 

@@ -8,5 +8,5 @@ pub mod handlers;
 pub mod login_state;
 pub mod service;
 
-pub use functions::{access_token, require_user};
+pub use functions::{access_token, require_permission, require_user};
 pub use service::{AuthService, SharedAuth};

@@ -64,6 +64,8 @@ impl Session {
                 .or_else(|| profile.and_then(|p| p.sid.clone())),
             access_token_expires_at: self.access.exp,
             access_token_expires_at_utc: format_utc(self.access.exp),
+            roles: self.access.roles.clone(),
+            permissions: self.access.permissions.clone(),
         }
     }
 }

@@ -143,3 +143,24 @@ async fn tokens_too_large_for_a_cookie_give_a_clear_page_and_no_session() {
     assert!(!session);
     assert!(body.contains("too large"), "{body}");
 }
+
+#[tokio::test]
+async fn a_provider_that_only_takes_basic_client_authentication_works() {
+    let app = spawn_app(300).await;
+    // Before the app's first contact, so discovery advertises only client_secret_basic.
+    app.server
+        .dev_idp
+        .as_ref()
+        .unwrap()
+        .misbehave(Some(Misbehaviour::BasicClientAuthOnly))
+        .unwrap();
+    let mut browser = Browser::default();
+    log_in(&mut browser, &app, "ada@example.com").await;
+    let refresh = app.url.join("/auth/refresh").unwrap();
+    let response = browser.get(&refresh).await;
+    assert_eq!(
+        location(&response, &app.url).path(),
+        "/dashboard/profile",
+        "refresh uses Basic too"
+    );
+}

@@ -50,6 +50,9 @@ pub enum Misbehaviour {
     RefreshChangesIssuer,
     /// Valid tokens, but with 5 KB of extra claims: too large for a cookie.
     HugeTokens,
+    /// Must be accepted: discovery advertises only `client_secret_basic`, and the token
+    /// endpoint refuses a secret in the body (as some standard providers do).
+    BasicClientAuthOnly,
 }
 
 impl Misbehaviour {

@@ -1,6 +1,7 @@
 //! The provider's endpoints, at Scalekit's paths.
 
 use super::{
+    misbehaviour::Misbehaviour,
     pages::{login_page, message_page, AuthorizeParams},
     store::{CodeGrant, Counters, IdpState, RefreshGrant},
     tokens::{mint, Grant, TokenResponse},
@@ -95,7 +96,11 @@ async fn discovery(State(state): State<Shared>) -> Response {
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "token_endpoint_auth_methods_supported": if state.misbehaviour() == Some(Misbehaviour::BasicClientAuthOnly) {
+            json!(["client_secret_basic"])
+        } else {
+            json!(["client_secret_post", "client_secret_basic"])
+        },
         "code_challenge_methods_supported": ["S256"],
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "email", "email_verified", "name", "given_name", "family_name", "oid", "sid", "nonce"],
@@ -349,8 +354,10 @@ async fn token(
 ) -> Response {
     Counters::bump(&state.counters.token);
     let form: TokenForm = parse(std::str::from_utf8(&body).ok());
+    let basic_only = state.misbehaviour() == Some(Misbehaviour::BasicClientAuthOnly);
     let (client_id, client_secret) = match basic_credentials(&headers) {
         Some(credentials) => credentials,
+        None if basic_only => (String::new(), String::new()),
         None => (
             form.client_id.clone().unwrap_or_default(),
             form.client_secret.clone().unwrap_or_default(),

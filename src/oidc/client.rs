@@ -163,18 +163,20 @@ impl OidcClient {
             .unwrap_or(0)
     }
 
-    fn expectations(&self, issuer: &str) -> Expectations {
+    fn expectations(&self, metadata: &ProviderMetadata) -> Expectations {
         Expectations {
-            issuer: issuer.to_string(),
+            issuer: metadata.issuer.clone(),
             client_id: self.config.client_id.clone(),
             leeway_secs: self.config.clock_leeway.as_secs(),
+            algorithms: metadata.signing_algorithms.clone(),
         }
     }
 
-    fn client_auth(&self) -> ClientAuth<'_> {
+    fn client_auth(&self, metadata: &ProviderMetadata) -> ClientAuth<'_> {
         ClientAuth {
             client_id: &self.config.client_id,
             client_secret: self.config.client_secret.expose(),
+            method: metadata.client_auth,
         }
     }
 
@@ -211,7 +213,7 @@ impl OidcClient {
         token::exchange_code(
             &self.http,
             &provider.metadata.token_endpoint,
-            &self.client_auth(),
+            &self.client_auth(&provider.metadata),
             code,
             &self.config.redirect_uri,
             code_verifier,
@@ -225,7 +227,7 @@ impl OidcClient {
         token::refresh(
             &self.http,
             &provider.metadata.token_endpoint,
-            &self.client_auth(),
+            &self.client_auth(&provider.metadata),
             refresh_token,
         )
         .await
@@ -238,7 +240,7 @@ impl OidcClient {
         nonce: Option<&str>,
     ) -> Result<IdTokenClaims, OidcError> {
         let provider = self.provider().await?;
-        let expect = self.expectations(&provider.metadata.issuer);
+        let expect = self.expectations(&provider.metadata);
         Ok(validate::validate_id_token(&provider.jwks, token, &expect, nonce).await?)
     }
 
@@ -251,7 +253,7 @@ impl OidcClient {
             return Ok(claims);
         }
         let provider = self.provider().await?;
-        let expect = self.expectations(&provider.metadata.issuer);
+        let expect = self.expectations(&provider.metadata);
         let claims = validate::validate_access_token(&provider.jwks, token, &expect).await?;
         self.validated.insert(token, &claims, now);
         Ok(claims)

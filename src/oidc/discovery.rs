@@ -1,9 +1,19 @@
 //! Provider metadata: from `/.well-known/openid-configuration` when the provider serves
 //! it, otherwise Scalekit's fixed paths (what Scalekit's own SDKs hard-code).
 
-use super::OidcError;
+use super::{validate::ALLOWED_ALGORITHMS, OidcError};
+use jsonwebtoken::Algorithm;
 use serde::Deserialize;
 use url::Url;
+
+/// How the client authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientAuthMethod {
+    /// `client_id` and `client_secret` in the form body (what Scalekit expects).
+    Post,
+    /// HTTP Basic with the URL-encoded id and secret.
+    Basic,
+}
 
 /// The endpoints and issuer the app talks to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,6 +24,10 @@ pub struct ProviderMetadata {
     pub token_endpoint: Url,
     pub jwks_uri: Url,
     pub end_session_endpoint: Option<Url>,
+    pub client_auth: ClientAuthMethod,
+    /// Signature algorithms accepted for this provider: our allow-list, narrowed to what
+    /// the provider says it signs with.
+    pub signing_algorithms: Vec<Algorithm>,
 }
 
 #[derive(Deserialize)]
@@ -24,6 +38,41 @@ struct DiscoveryDocument {
     jwks_uri: String,
     #[serde(default)]
     end_session_endpoint: Option<String>,
+    #[serde(default)]
+    token_endpoint_auth_methods_supported: Option<Vec<String>>,
+    #[serde(default)]
+    id_token_signing_alg_values_supported: Option<Vec<String>>,
+}
+
+/// `client_secret_post` unless the provider lists methods without it but with
+/// `client_secret_basic`.
+fn client_auth_from(methods: Option<&[String]>) -> ClientAuthMethod {
+    match methods {
+        Some(m)
+            if !m.iter().any(|x| x == "client_secret_post")
+                && m.iter().any(|x| x == "client_secret_basic") =>
+        {
+            ClientAuthMethod::Basic
+        }
+        _ => ClientAuthMethod::Post,
+    }
+}
+
+/// The allow-list narrowed to the provider's advertised algorithms (never `none` or
+/// HMAC, whatever it advertises). Without a list, the whole allow-list.
+fn algorithms_from(advertised: Option<&[String]>) -> Vec<Algorithm> {
+    match advertised {
+        None => ALLOWED_ALGORITHMS.to_vec(),
+        Some(names) => ALLOWED_ALGORITHMS
+            .iter()
+            .copied()
+            .filter(|alg| {
+                names
+                    .iter()
+                    .any(|n| n.parse::<Algorithm>().ok() == Some(*alg))
+            })
+            .collect(),
+    }
 }
 
 /// The path of the discovery document below the environment URL.
@@ -40,6 +89,8 @@ impl ProviderMetadata {
             token_endpoint: join("oauth/token"),
             jwks_uri: join("keys"),
             end_session_endpoint: Some(join("oidc/logout")),
+            client_auth: ClientAuthMethod::Post,
+            signing_algorithms: vec![Algorithm::RS256],
         }
     }
 
@@ -74,6 +125,16 @@ impl ProviderMetadata {
                 .as_deref()
                 .map(|v| parse("end_session_endpoint", v))
                 .transpose()?,
+            client_auth: client_auth_from(doc.token_endpoint_auth_methods_supported.as_deref()),
+            signing_algorithms: {
+                let algs = algorithms_from(doc.id_token_signing_alg_values_supported.as_deref());
+                if algs.is_empty() {
+                    return Err(malformed(
+                        "the provider signs with no algorithm we accept".into(),
+                    ));
+                }
+                algs
+            },
             issuer: doc.issuer,
         })
     }
@@ -159,6 +220,43 @@ mod tests {
         assert_eq!(m.issuer, "https://idp.example/tenant");
         assert_eq!(m.token_endpoint.as_str(), "https://idp.example/t");
         assert_eq!(m.end_session_endpoint, None);
+    }
+
+    #[test]
+    fn discovery_chooses_client_authentication_and_narrows_algorithms() {
+        let env = Url::parse("https://idp.example").unwrap();
+        let doc = |extra: &str| {
+            format!(
+                r#"{{"issuer":"https://idp.example","authorization_endpoint":"https://idp.example/a",
+                "token_endpoint":"https://idp.example/t","jwks_uri":"https://idp.example/k"{extra}}}"#
+            )
+        };
+        let m = ProviderMetadata::from_document(&env, doc("").as_bytes()).unwrap();
+        assert_eq!(m.client_auth, ClientAuthMethod::Post);
+        assert_eq!(m.signing_algorithms, ALLOWED_ALGORITHMS);
+        let basic = doc(
+            r#","token_endpoint_auth_methods_supported":["client_secret_basic","private_key_jwt"]"#,
+        );
+        let m = ProviderMetadata::from_document(&env, basic.as_bytes()).unwrap();
+        assert_eq!(m.client_auth, ClientAuthMethod::Basic);
+        let both = doc(
+            r#","token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_post"]"#,
+        );
+        assert_eq!(
+            ProviderMetadata::from_document(&env, both.as_bytes())
+                .unwrap()
+                .client_auth,
+            ClientAuthMethod::Post
+        );
+        let algs = doc(r#","id_token_signing_alg_values_supported":["ES256","HS256","none"]"#);
+        let m = ProviderMetadata::from_document(&env, algs.as_bytes()).unwrap();
+        assert_eq!(
+            m.signing_algorithms,
+            vec![Algorithm::ES256],
+            "HS256 and none are never accepted"
+        );
+        let only_hmac = doc(r#","id_token_signing_alg_values_supported":["HS256"]"#);
+        assert!(ProviderMetadata::from_document(&env, only_hmac.as_bytes()).is_err());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Both are form POSTs authenticated with the client secret in the body
 //! (`client_secret_post`, what Scalekit expects).
 
-use super::OidcError;
+use super::{discovery::ClientAuthMethod, OidcError};
 use serde::Deserialize;
 use url::Url;
 
@@ -45,6 +45,30 @@ struct ErrorBody {
 pub struct ClientAuth<'a> {
     pub client_id: &'a str,
     pub client_secret: &'a str,
+    pub method: ClientAuthMethod,
+}
+
+impl ClientAuth<'_> {
+    /// The form fields and the `Authorization` header for this method
+    /// (RFC 6749 §2.3.1: Basic credentials are form-URL-encoded first).
+    fn apply<'f>(&'f self, form: &mut Vec<(&'f str, &'f str)>) -> Option<String> {
+        match self.method {
+            ClientAuthMethod::Post => {
+                form.push(("client_id", self.client_id));
+                form.push(("client_secret", self.client_secret));
+                None
+            }
+            ClientAuthMethod::Basic => {
+                use base64::{engine::general_purpose::STANDARD, Engine};
+                let encode = |v: &str| {
+                    url::form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>()
+                };
+                form.push(("client_id", self.client_id));
+                let pair = format!("{}:{}", encode(self.client_id), encode(self.client_secret));
+                Some(format!("Basic {}", STANDARD.encode(pair)))
+            }
+        }
+    }
 }
 
 /// Exchanges an authorization code (with its PKCE verifier) for tokens.
@@ -56,19 +80,14 @@ pub async fn exchange_code(
     redirect_uri: &str,
     code_verifier: &str,
 ) -> Result<TokenSet, OidcError> {
-    post_form(
-        http,
-        token_endpoint,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", redirect_uri),
-            ("client_id", client.client_id),
-            ("client_secret", client.client_secret),
-            ("code_verifier", code_verifier),
-        ],
-    )
-    .await
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", code_verifier),
+    ];
+    let authorization = client.apply(&mut form);
+    post_form(http, token_endpoint, &form, authorization).await
 }
 
 /// Trades a refresh token for new tokens. Scalekit rotates refresh tokens: the answer
@@ -79,36 +98,36 @@ pub async fn refresh(
     client: &ClientAuth<'_>,
     refresh_token: &str,
 ) -> Result<TokenSet, OidcError> {
-    post_form(
-        http,
-        token_endpoint,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-            ("client_id", client.client_id),
-            ("client_secret", client.client_secret),
-        ],
-    )
-    .await
+    let mut form = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    let authorization = client.apply(&mut form);
+    post_form(http, token_endpoint, &form, authorization).await
 }
 
 async fn post_form(
     http: &reqwest::Client,
     endpoint: &Url,
     form: &[(&str, &str)],
+    authorization: Option<String>,
 ) -> Result<TokenSet, OidcError> {
     let name = endpoint.to_string();
     let body = serde_urlencoded::to_string(form).map_err(|e| OidcError::Malformed {
         endpoint: name.clone(),
         message: e.to_string(),
     })?;
-    let response = http
+    let mut request = http
         .post(endpoint.clone())
         .header(
             reqwest::header::CONTENT_TYPE,
             "application/x-www-form-urlencoded",
         )
-        .header(reqwest::header::ACCEPT, "application/json")
+        .header(reqwest::header::ACCEPT, "application/json");
+    if let Some(value) = authorization {
+        request = request.header(reqwest::header::AUTHORIZATION, value);
+    }
+    let response = request
         .body(body)
         .send()
         .await

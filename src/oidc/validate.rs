@@ -31,6 +31,8 @@ pub struct Expectations {
     pub client_id: String,
     /// Seconds of clock skew tolerated (at most 60).
     pub leeway_secs: u64,
+    /// Accepted signature algorithms, a subset of [`ALLOWED_ALGORITHMS`].
+    pub algorithms: Vec<Algorithm>,
 }
 
 /// Why a token was rejected. Each variant names one rule, for logs and tests.
@@ -155,7 +157,7 @@ async fn verify<T: serde::de::DeserializeOwned + HasIssuedAt>(
         | ErrorKind::InvalidToken => ValidationError::Malformed,
         _ => ValidationError::Malformed,
     })?;
-    if !ALLOWED_ALGORITHMS.contains(&header.alg) {
+    if !ALLOWED_ALGORITHMS.contains(&header.alg) || !expect.algorithms.contains(&header.alg) {
         return Err(ValidationError::DisallowedAlgorithm(format!(
             "{:?}",
             header.alg
@@ -286,6 +288,7 @@ mod tests {
             issuer: ISS.into(),
             client_id: CLIENT.into(),
             leeway_secs: 60,
+            algorithms: ALLOWED_ALGORITHMS.to_vec(),
         }
     }
 

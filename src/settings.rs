@@ -35,6 +35,9 @@ pub struct AuthSettings {
     pub http_timeout_secs: u64,
     pub jwks_refetch_min_interval_secs: u64,
     pub refresh_reuse_grace_secs: u64,
+    /// Social login buttons on the home page (`provider=` values Scalekit knows).
+    #[serde(default)]
+    pub social_providers: Vec<String>,
 }
 
 impl AuthSettings {

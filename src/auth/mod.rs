@@ -68,6 +68,22 @@ pub enum LoginIntent {
     Signup,
 }
 
+/// Where to route a login: Scalekit's enterprise SSO (by email domain, organization or
+/// connection) and social login. Every field is optional; invalid values are dropped.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginHints {
+    /// The person's email: sent as `login_hint`, its domain as `domain_hint`.
+    #[serde(default)]
+    pub login_hint: Option<String>,
+    #[serde(default)]
+    pub organization_id: Option<String>,
+    #[serde(default)]
+    pub connection_id: Option<String>,
+    /// A social provider listed in `Leptos.toml` (`google`, `github`, …).
+    #[serde(default)]
+    pub provider: Option<String>,
+}
+
 /// Starts a login or sign-up: remembers `state`, `nonce` and the PKCE verifier in a
 /// sealed short-lived cookie, then redirects the browser to the provider's hosted page.
 /// `return_to` (a same-origin path) is where the person lands afterwards.
@@ -75,8 +91,24 @@ pub enum LoginIntent {
 pub async fn start_login(
     #[server(default)] intent: LoginIntent,
     #[server(default)] return_to: Option<String>,
+    #[server(default)] login_hint: Option<String>,
+    #[server(default)] organization_id: Option<String>,
+    #[server(default)] connection_id: Option<String>,
+    #[server(default)] provider: Option<String>,
 ) -> Result<(), ServerFnError> {
-    server::functions::start_login(intent, return_to).await
+    let hints = LoginHints {
+        login_hint,
+        organization_id,
+        connection_id,
+        provider,
+    };
+    server::functions::start_login(intent, hints, return_to).await
+}
+
+/// The social providers offered on the home page (`social_providers` in `Leptos.toml`).
+#[server(prefix = "/auth", endpoint = "options")]
+pub async fn social_providers() -> Result<Vec<String>, ServerFnError> {
+    server::functions::social_providers().await
 }
 
 /// The signed-in person, or `None`. Validates the access token locally (cached keys):

@@ -115,11 +115,28 @@ pub fn login_page(
     };
     let client = params.client_id.clone().unwrap_or_default();
     let seeded = seeded.join(", ");
+    let routing: Vec<_> = [
+        ("Organization", &params.organization_id),
+        ("Connection", &params.connection_id),
+        ("Social provider", &params.provider),
+        ("Email domain", &params.domain_hint),
+    ]
+    .into_iter()
+    .filter_map(|(label, value)| value.clone().map(|v| (label, v)))
+    .map(|(label, value)| view! { <li>{label} ": " <strong data-routing=label>{value}</strong></li> })
+    .collect();
+    let routing = (!routing.is_empty()).then(|| {
+        view! {
+            <p class="muted">"The app asked for:"</p>
+            <ul class="routing">{routing}</ul>
+        }
+    });
     let body = view! {
         <main>
             <span class="badge">"Built-in development identity provider"</span>
             <h1>{title}</h1>
             <p>"to continue to " <strong>{client}</strong></p>
+            {routing}
             {error.map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })}
             <form method="post" action="/oauth/authorize">
                 {hidden}

@@ -3,7 +3,7 @@
 use super::{
     misbehaviour::Misbehaviour,
     pages::{login_page, message_page, AuthorizeParams},
-    store::{CodeGrant, Counters, IdpState, RefreshGrant},
+    store::{CodeGrant, Counters, IdpState, RefreshGrant, Routing},
     tokens::{mint, Grant, TokenResponse},
 };
 use crate::oidc::{validate::constant_time_eq, Pkce};
@@ -200,6 +200,14 @@ fn code_redirect(
         code_challenge: params.code_challenge.clone(),
         scope: params.scope.clone().unwrap_or_default(),
         expires_at: now() + state.settings.authorization_code_ttl_secs as i64,
+        routing: Routing {
+            organization_id: params.organization_id.clone(),
+            connection: params
+                .connection_id
+                .clone()
+                .or_else(|| params.provider.as_ref().map(|p| format!("conn_social_{p}")))
+                .unwrap_or_else(|| "conn_dev_password".into()),
+        },
     });
     let mut pairs = vec![("code", code.as_str())];
     if let Some(s) = params.state.as_deref() {
@@ -373,7 +381,7 @@ async fn token(
         );
     }
     let now = now();
-    let (person, session_id, nonce, scope, is_refresh) = match form.grant_type.as_deref() {
+    let (person, session_id, nonce, scope, is_refresh, routing) = match form.grant_type.as_deref() {
         Some("authorization_code") => {
             let Some(grant) = form.code.as_deref().and_then(|c| state.take_code(c)) else {
                 return oauth_error(
@@ -415,7 +423,14 @@ async fn token(
                     "the user no longer exists",
                 );
             };
-            (person, grant.session_id, grant.nonce, grant.scope, false)
+            (
+                person,
+                grant.session_id,
+                grant.nonce,
+                grant.scope,
+                false,
+                grant.routing,
+            )
         }
         Some("refresh_token") => {
             let Some(grant) = form
@@ -436,7 +451,14 @@ async fn token(
                     "the user no longer exists",
                 );
             };
-            (person, grant.session_id, None, grant.scope, true)
+            (
+                person,
+                grant.session_id,
+                None,
+                grant.scope,
+                true,
+                grant.routing,
+            )
         }
         _ => {
             return oauth_error(
@@ -452,6 +474,7 @@ async fn token(
         session_id: &session_id,
         nonce: nonce.as_deref(),
         scope: &scope,
+        routing: &routing,
     };
     let (access_token, id_token, expires_in) = match mint(&state, &grant, now) {
         Ok(tokens) => tokens,
@@ -469,6 +492,7 @@ async fn token(
             email: person.email.clone(),
             session_id: session_id.clone(),
             scope: scope.clone(),
+            routing: routing.clone(),
         })
     });
     let mut response = Json(TokenResponse {

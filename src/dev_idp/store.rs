@@ -64,6 +64,15 @@ pub struct CodeGrant {
     pub code_challenge: Option<String>,
     pub scope: String,
     pub expires_at: i64,
+    pub routing: Routing,
+}
+
+/// What the app asked the hosted page for: reflected in the tokens' `oid` and `amr`.
+#[derive(Clone, Debug, Default)]
+pub struct Routing {
+    pub organization_id: Option<String>,
+    /// The connection that authenticated the person (`amr`).
+    pub connection: String,
 }
 
 /// A live refresh token.
@@ -72,6 +81,7 @@ pub struct RefreshGrant {
     pub email: String,
     pub session_id: String,
     pub scope: String,
+    pub routing: Routing,
 }
 
 pub struct IdpState {

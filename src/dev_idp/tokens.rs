@@ -1,6 +1,6 @@
 //! Minting Scalekit-shaped tokens.
 
-use super::store::{new_id, IdpState, Person};
+use super::store::{new_id, IdpState, Person, Routing};
 use serde::Serialize;
 use serde_json::json;
 
@@ -22,6 +22,7 @@ pub struct Grant<'a> {
     pub session_id: &'a str,
     pub nonce: Option<&'a str>,
     pub scope: &'a str,
+    pub routing: &'a Routing,
 }
 
 /// Signs an access token and an ID token for `grant`, with Scalekit's claims.
@@ -34,6 +35,11 @@ pub fn mint(
     let exp = now + ttl as i64;
     let client_id = &state.settings.client_id;
     let person = grant.person;
+    let organization = grant
+        .routing
+        .organization_id
+        .as_deref()
+        .unwrap_or(&person.organization_id);
     let access = json!({
         "iss": state.issuer,
         "aud": [client_id],
@@ -43,7 +49,7 @@ pub fn mint(
         "nbf": now,
         "jti": new_id("tkn"),
         "sid": grant.session_id,
-        "oid": person.organization_id,
+        "oid": organization,
         "client_id": client_id,
         "scope": grant.scope,
         "roles": person.roles,
@@ -54,9 +60,9 @@ pub fn mint(
         "aud": [client_id],
         "azp": client_id,
         "sub": person.id,
-        "oid": person.organization_id,
+        "oid": organization,
         "sid": grant.session_id,
-        "amr": ["conn_dev_password"],
+        "amr": [grant.routing.connection],
         "exp": exp,
         "iat": now,
         "client_id": client_id,

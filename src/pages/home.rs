@@ -1,6 +1,6 @@
 //! The home page: "Log in" and "Sign up" for visitors, a greeting for signed-in people.
 
-use crate::auth::{current_user, Notice, StartLogin, User};
+use crate::auth::{current_user, social_providers, Notice, StartLogin, User};
 use crate::pages::profile::LogoutButton;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -59,6 +59,60 @@ fn SignedOut() -> impl IntoView {
         <p class="muted" aria-live="polite">
             {move || if pending.get() { "Taking you to the sign-in page…" } else { "" }}
         </p>
+        <SsoAndSocial start/>
+    }
+}
+
+/// "Sign in with SSO" (the work email routes to the organization's identity provider
+/// through `login_hint` and `domain_hint`) and one button per configured social provider.
+#[component]
+fn SsoAndSocial(start: ServerAction<StartLogin>) -> impl IntoView {
+    let providers = Resource::new(|| (), |_| social_providers());
+    let pending = start.pending();
+    view! {
+        <div class="more-options">
+            <ActionForm action=start>
+                <input type="hidden" name="intent" value="login"/>
+                <label for="sso-email">"Work email"</label>
+                <div class="inline">
+                    <input id="sso-email" name="login_hint" type="email" autocomplete="email" required/>
+                    <button type="submit" class="button" disabled=pending>"Sign in with SSO"</button>
+                </div>
+            </ActionForm>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let providers = providers.await.unwrap_or_default();
+                    view! {
+                        <div class="auth-actions">
+                            {providers.into_iter().map(|provider| view! {
+                                <ActionForm action=start>
+                                    <input type="hidden" name="intent" value="login"/>
+                                    <input type="hidden" name="provider" value=provider.clone()/>
+                                    <button type="submit" class="button" disabled=pending>
+                                        {format!("Continue with {}", display_name(&provider))}
+                                    </button>
+                                </ActionForm>
+                            }).collect_view()}
+                        </div>
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+fn display_name(provider: &str) -> String {
+    match provider {
+        "github" => "GitHub".into(),
+        "gitlab" => "GitLab".into(),
+        "linkedin" => "LinkedIn".into(),
+        other => {
+            let mut chars = other.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }
     }
 }
 

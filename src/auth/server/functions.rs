@@ -2,7 +2,7 @@
 //! server function of yours can call: [`require_user`] and [`access_token`].
 
 use super::service::{SessionStatus, SharedAuth};
-use crate::auth::{LoginIntent, Notice, User};
+use crate::auth::{LoginHints, LoginIntent, Notice, User};
 use axum::http::{header, HeaderMap};
 use leptos::prelude::*;
 use tower_cookies::Cookies;
@@ -91,13 +91,22 @@ pub async fn access_token() -> Result<String, ServerFnError> {
     }
 }
 
+pub async fn social_providers() -> Result<Vec<String>, ServerFnError> {
+    let (auth, _) = request_context().await?;
+    Ok(auth.settings.social_providers.clone())
+}
+
 pub async fn start_login(
     intent: LoginIntent,
+    hints: LoginHints,
     return_to: Option<String>,
 ) -> Result<(), ServerFnError> {
     reject_cross_site().await?;
     let (auth, jar) = request_context().await?;
-    match auth.begin_login(&jar, intent, return_to.as_deref()).await {
+    match auth
+        .begin_login(&jar, intent, &hints, return_to.as_deref())
+        .await
+    {
         Ok(url) => leptos_axum::redirect(url.as_str()),
         Err(err) => {
             tracing::error!(%err, "cannot start a login");

@@ -38,6 +38,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(state: AuthHandlerState) -> Rout
     Router::new()
         .route(&callback_path, get(callback))
         .route(REFRESH_PATH, get(refresh))
+        .route("/login", get(deep_link_login))
         .with_state(state)
 }
 
@@ -138,6 +139,36 @@ fn callback_error_page(err: CallbackError) -> ErrorPage {
             provider_error: None,
             retry: Some(("Try again".into(), "/".into())),
         },
+    }
+}
+
+#[derive(Default, serde::Deserialize)]
+struct DeepLinkQuery {
+    #[serde(flatten)]
+    hints: crate::auth::LoginHints,
+    #[serde(default)]
+    intent: crate::auth::LoginIntent,
+    return_to: Option<String>,
+}
+
+/// `GET /login?organization_id=…&connection_id=…&login_hint=…&provider=…`: a link a
+/// customer's portal can use to send its people straight to their organization's SSO.
+async fn deep_link_login(
+    State(state): State<AuthHandlerState>,
+    jar: Cookies,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let query: DeepLinkQuery = parse_query(raw);
+    match state
+        .auth
+        .begin_login(&jar, query.intent, &query.hints, query.return_to.as_deref())
+        .await
+    {
+        Ok(url) => see_other(url.as_str()),
+        Err(err) => {
+            tracing::error!(%err, "cannot start a login");
+            see_other(&Notice::ProviderUnavailable.home_url())
+        }
     }
 }
 

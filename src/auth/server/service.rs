@@ -6,7 +6,7 @@ use super::{
     login_state::{safe_return_path, LoginState, LoginStateError},
 };
 use crate::{
-    auth::{LoginIntent, User},
+    auth::{LoginHints, LoginIntent, User},
     oidc::{
         AccessTokenClaims, AuthorizationOptions, IdTokenClaims, OidcClient, OidcError, Prompt,
         TokenSet,
@@ -235,19 +235,14 @@ impl AuthService {
         &self,
         jar: &Cookies,
         intent: LoginIntent,
+        hints: &LoginHints,
         return_to: Option<&str>,
     ) -> Result<Url, BeginLoginError> {
         let return_to = return_to
             .and_then(safe_return_path)
             .unwrap_or_else(|| self.settings.post_login_path.clone());
         let (login, pkce) = LoginState::begin(return_to, now());
-        let options = AuthorizationOptions {
-            prompt: match intent {
-                LoginIntent::Login => None,
-                LoginIntent::Signup => Some(Prompt::Create),
-            },
-            ..Default::default()
-        };
+        let options = authorization_options(intent, hints, &self.settings.social_providers);
         let url = self
             .oidc
             .authorization_url(&login.state, &login.nonce, &pkce.challenge, &options)
@@ -446,6 +441,51 @@ impl AuthService {
     }
 }
 
+/// The authorization options for a login: `prompt=create` for sign-up, and each hint
+/// that is well-formed (an email for `login_hint`, whose domain becomes `domain_hint`;
+/// ids of letters, digits, `_` and `-`; a social provider from the configured list).
+pub fn authorization_options(
+    intent: LoginIntent,
+    hints: &LoginHints,
+    social_providers: &[String],
+) -> AuthorizationOptions {
+    fn id(value: &Option<String>) -> Option<String> {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && v.len() <= 64)
+            .filter(|v| {
+                v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            })
+            .map(str::to_string)
+    }
+    let login_hint = hints
+        .login_hint
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| v.len() <= 254 && !v.chars().any(char::is_whitespace))
+        .and_then(|v| {
+            let (local, domain) = v.rsplit_once('@')?;
+            (!local.is_empty() && domain.contains('.'))
+                .then(|| (v.to_string(), domain.to_lowercase()))
+        });
+    AuthorizationOptions {
+        prompt: match intent {
+            LoginIntent::Login => None,
+            LoginIntent::Signup => Some(Prompt::Create),
+        },
+        domain_hint: login_hint.as_ref().map(|(_, domain)| domain.clone()),
+        login_hint: login_hint.map(|(email, _)| email),
+        organization_id: id(&hints.organization_id),
+        connection_id: id(&hints.connection_id),
+        provider: hints
+            .provider
+            .clone()
+            .filter(|p| social_providers.iter().any(|allowed| allowed == p)),
+    }
+}
+
 /// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
 pub fn format_utc(unix: i64) -> String {
     use time::{format_description::well_known::Rfc3339, OffsetDateTime};
@@ -466,6 +506,39 @@ mod tests {
     fn formats_utc_times() {
         assert_eq!(format_utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(format_utc(1_795_774_800), "2026-11-27 10:20:00 UTC");
+    }
+
+    #[test]
+    fn login_hints_become_authorization_options_when_well_formed() {
+        let social = vec!["google".to_string()];
+        let hints = LoginHints {
+            login_hint: Some("ada@Example.COM".into()),
+            organization_id: Some("org_123".into()),
+            connection_id: Some("conn_9".into()),
+            provider: Some("google".into()),
+        };
+        let o = authorization_options(LoginIntent::Login, &hints, &social);
+        assert_eq!(o.login_hint.as_deref(), Some("ada@Example.COM"));
+        assert_eq!(o.domain_hint.as_deref(), Some("example.com"));
+        assert_eq!(o.organization_id.as_deref(), Some("org_123"));
+        assert_eq!(o.connection_id.as_deref(), Some("conn_9"));
+        assert_eq!(o.provider.as_deref(), Some("google"));
+        assert_eq!(o.prompt, None);
+
+        let bad = LoginHints {
+            login_hint: Some("not an email".into()),
+            organization_id: Some("org_1\"><script>".into()),
+            connection_id: Some("x".repeat(65)),
+            provider: Some("myspace".into()),
+        };
+        let o = authorization_options(LoginIntent::Signup, &bad, &social);
+        assert_eq!(
+            o,
+            AuthorizationOptions {
+                prompt: Some(Prompt::Create),
+                ..Default::default()
+            }
+        );
     }
 
     #[test]

@@ -1,0 +1,92 @@
+//! Enterprise SSO routing and social login: the hints reach the provider, and the
+//! built-in provider reflects them in the hosted page and the tokens.
+
+mod common;
+
+use common::*;
+use reqwest::StatusCode;
+
+#[tokio::test]
+async fn sign_in_with_sso_sends_the_email_and_its_domain() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let login = app.url.join("/auth/login").unwrap();
+    let response = browser
+        .post_form(
+            &login,
+            &[("intent", "login"), ("login_hint", "ada@example.com")],
+        )
+        .await;
+    let authorize = location(&response, &app.url);
+    let params = query(&authorize);
+    assert_eq!(params["login_hint"], "ada@example.com");
+    assert_eq!(params["domain_hint"], "example.com");
+    let page = browser.get(&authorize).await.text().await.unwrap();
+    assert!(
+        page.contains("value=\"ada@example.com\""),
+        "the email is prefilled: {page}"
+    );
+    assert!(page.contains("Email domain"), "{page}");
+}
+
+#[tokio::test]
+async fn a_deep_link_routes_to_an_organization_and_connection() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let link = app
+        .url
+        .join(
+            "/login?organization_id=org_acme&connection_id=conn_okta&return_to=/dashboard/settings",
+        )
+        .unwrap();
+    let response = browser.get(&link).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let authorize = location(&response, &app.url);
+    let params = query(&authorize);
+    assert_eq!(params["organization_id"], "org_acme");
+    assert_eq!(params["connection_id"], "conn_okta");
+    let page = browser.get(&authorize).await.text().await.unwrap();
+    assert!(
+        page.contains("org_acme") && page.contains("conn_okta"),
+        "{page}"
+    );
+
+    let callback = continue_as(&mut browser, &authorize, "grace@example.com", None).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(
+        location(&response, &app.url).path(),
+        "/dashboard/settings",
+        "return_to kept"
+    );
+    let profile = browser
+        .get(&app.url.join("/dashboard/profile").unwrap())
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        profile.contains("org_acme"),
+        "the token's oid is the organization asked for"
+    );
+}
+
+#[tokio::test]
+async fn social_providers_come_from_the_settings_and_others_are_dropped() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let login = app.url.join("/auth/login").unwrap();
+    let response = browser
+        .post_form(&login, &[("intent", "login"), ("provider", "github")])
+        .await;
+    assert_eq!(query(&location(&response, &app.url))["provider"], "github");
+    let response = browser
+        .post_form(&login, &[("intent", "login"), ("provider", "myspace")])
+        .await;
+    assert!(!query(&location(&response, &app.url)).contains_key("provider"));
+    let home = browser.get(&app.url).await.text().await.unwrap();
+    assert!(
+        home.contains("Continue with Google") && home.contains("Continue with GitHub"),
+        "{home}"
+    );
+    assert!(home.contains("Sign in with SSO"));
+}

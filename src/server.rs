@@ -69,7 +69,9 @@ pub async fn assemble(
         Some(provider) => provider.clone(),
         #[cfg(feature = "dev-idp")]
         None => {
-            let idp = start_dev_idp(settings, &redirect_uri, &post_logout_redirect_uri).await?;
+            let initiate = env.app_url_for(handlers::IDP_INITIATED_PATH);
+            let idp =
+                start_dev_idp(settings, &redirect_uri, &post_logout_redirect_uri, &initiate).await?;
             let credentials = crate::config::ProviderCredentials {
                 environment_url: idp.issuer.clone(),
                 client_id: idp.client_id.clone(),
@@ -158,12 +160,14 @@ async fn start_dev_idp(
     settings: &Settings,
     redirect_uri: &str,
     post_logout_redirect_uri: &str,
+    initiate_login_uri: &str,
 ) -> Result<crate::dev_idp::DevIdp, StartError> {
     crate::dev_idp::DevIdp::start(
         &settings.dev_idp,
         crate::dev_idp::Registration {
             redirect_uris: vec![redirect_uri.to_string()],
             post_logout_redirect_uris: vec![post_logout_redirect_uri.to_string()],
+            initiate_login_uri: Some(initiate_login_uri.to_string()),
         },
     )
     .await

@@ -90,3 +90,57 @@ async fn social_providers_come_from_the_settings_and_others_are_dropped() {
     );
     assert!(home.contains("Sign in with SSO"));
 }
+
+#[tokio::test]
+async fn an_idp_initiated_login_is_verified_then_runs_as_a_normal_login() {
+    let app = spawn_app(300).await;
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    let mut browser = Browser::default();
+    let start = idp
+        .issuer
+        .join("/idp-initiated?login_hint=ada@example.com")
+        .unwrap();
+    let response = browser.get(&start).await;
+    let initiate = location(&response, &idp.issuer);
+    assert_eq!(initiate.path(), "/auth/initiate");
+    assert!(query(&initiate)["idp_initiated_login"].starts_with("eyJ"));
+
+    let response = browser.get(&initiate).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let authorize = location(&response, &app.url);
+    let params = query(&authorize);
+    assert_eq!(params["connection_id"], "conn_dev_saml");
+    assert_eq!(params["organization_id"], "org_analytical_engines");
+    assert_eq!(params["login_hint"], "ada@example.com");
+    assert_ne!(
+        params["state"], "/dashboard/profile",
+        "our own state protects the callback"
+    );
+
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(
+        location(&response, &app.url).path(),
+        "/dashboard/profile",
+        "relay_state as return-to"
+    );
+
+    // A token signed with another key, or a reported error: a clear 401 page.
+    idp.misbehave(Some(
+        scalekit_leptos_starter::dev_idp::Misbehaviour::SignedWithAnotherKey,
+    ))
+    .unwrap();
+    let mut other = Browser::default();
+    let forged = location(&other.get(&start).await, &idp.issuer);
+    let response = other.get(&forged).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        other.cookie(&app.url, "__Host-sk_login").is_none(),
+        "no login started"
+    );
+    let error = app
+        .url
+        .join("/auth/initiate?error=access_denied&error_description=nope")
+        .unwrap();
+    assert_eq!(other.get(&error).await.status(), StatusCode::UNAUTHORIZED);
+}

@@ -35,3 +35,14 @@ test("a deep link from a customer's portal goes to its organization", async ({ p
   await page.getByRole("button", { name: "Continue" }).click();
   await expect(page.getByTestId("organization-id")).toHaveText("org_acme");
 });
+
+test("an IdP-initiated login starts at the provider and ends on the profile", async ({ page }) => {
+  await page.goto("http://127.0.0.1:3100/");
+  await page.getByRole("button", { name: "Open the app (IdP-initiated login)" }).click();
+  await expect(page).toHaveURL(PROVIDER);
+  await expect(page.locator('[data-routing="Connection"]')).toHaveText("conn_dev_saml");
+  await expect(page.getByLabel("Email")).toHaveValue("ada@example.com");
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page).toHaveURL(`${APP}/dashboard/profile`);
+  await expect(page.getByTestId("organization-id")).toHaveText("org_analytical_engines");
+});

@@ -34,6 +34,8 @@ pub struct Registration {
     pub redirect_uris: Vec<String>,
     /// Exact URIs allowed as `post_logout_redirect_uri`.
     pub post_logout_redirect_uris: Vec<String>,
+    /// The app's "initiate login URL", for IdP-initiated logins.
+    pub initiate_login_uri: Option<String>,
 }
 
 /// A running built-in provider.

@@ -170,3 +170,23 @@ pub fn message_page(title: &str, message: &str) -> String {
     .to_html();
     document(title, body)
 }
+
+/// The provider's home: a button that starts an IdP-initiated login into the app.
+pub fn home_page(can_initiate: bool) -> String {
+    let body = view! {
+        <main>
+            <span class="badge">"Built-in development identity provider"</span>
+            <h1>"Your organization's portal"</h1>
+            <p>"Apps start logins here with OpenID Connect. An identity provider can also start one itself (IdP-initiated SSO)."</p>
+            {can_initiate.then(|| view! {
+                <form method="get" action="/idp-initiated">
+                    <label for="login_hint">"Email"</label>
+                    <input id="login_hint" name="login_hint" type="email" value="ada@example.com"/>
+                    <button type="submit">"Open the app (IdP-initiated login)"</button>
+                </form>
+            })}
+        </main>
+    }
+    .to_html();
+    document("Identity provider", body)
+}

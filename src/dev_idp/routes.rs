@@ -30,6 +30,8 @@ pub fn router(state: Shared) -> Router {
         .route("/oauth/token", axum::routing::post(token))
         .route("/keys", get(keys))
         .route("/oidc/logout", get(logout))
+        .route("/", get(home))
+        .route("/idp-initiated", get(idp_initiated))
         .with_state(state)
 }
 
@@ -547,6 +549,62 @@ async fn logout(
                 response.headers_mut().insert(header::SET_COOKIE, value);
             }
             response
+        }
+    }
+}
+
+/// The provider's own home page: where an IdP-initiated login starts.
+async fn home(State(state): State<Shared>) -> Response {
+    let can_initiate = state.registration.initiate_login_uri.is_some();
+    html(StatusCode::OK, super::pages::home_page(can_initiate))
+}
+
+#[derive(Default, Deserialize)]
+struct InitiateParams {
+    organization_id: Option<String>,
+    connection_id: Option<String>,
+    login_hint: Option<String>,
+    relay_state: Option<String>,
+}
+
+/// Starts an IdP-initiated login the way Scalekit does: a short-lived signed token with
+/// the connection, organization and email, sent to the app's initiate-login URL.
+async fn idp_initiated(State(state): State<Shared>, RawQuery(raw): RawQuery) -> Response {
+    let Some(target) = state.registration.initiate_login_uri.clone() else {
+        return html(
+            StatusCode::BAD_REQUEST,
+            message_page("Not available", "The app registered no initiate-login URL."),
+        );
+    };
+    let params: InitiateParams = parse(raw.as_deref());
+    let now = now();
+    let claims = json!({
+        "iss": state.issuer,
+        "aud": [state.settings.client_id],
+        "iat": now,
+        "exp": now + 300,
+        "connection_id": params.connection_id.unwrap_or_else(|| "conn_dev_saml".into()),
+        "organization_id": params.organization_id.unwrap_or_else(|| "org_analytical_engines".into()),
+        "login_hint": params.login_hint,
+        "relay_state": params.relay_state.unwrap_or_else(|| "/dashboard/profile".into()),
+    });
+    let key = state.current_key();
+    let misbehaviour = state.misbehaviour();
+    let signed = match (misbehaviour, state.stranger_key()) {
+        (Some(m), Ok(stranger)) => m.sign(&claims, &key, stranger),
+        _ => key.sign(&claims),
+    };
+    match signed {
+        Ok(token) => redirect(
+            &with_query(&target, &[("idp_initiated_login", &token)]),
+            None,
+        ),
+        Err(err) => {
+            tracing::error!(%err, "built-in provider could not sign tokens");
+            html(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                message_page("Error", "Could not sign the login token."),
+            )
         }
     }
 }

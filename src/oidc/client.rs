@@ -244,6 +244,16 @@ impl OidcClient {
         Ok(validate::validate_id_token(&provider.jwks, token, &expect, nonce).await?)
     }
 
+    /// Validates the token of an IdP-initiated login (`?idp_initiated_login=`).
+    pub async fn validate_idp_initiated(
+        &self,
+        token: &str,
+    ) -> Result<validate::IdpInitiatedClaims, OidcError> {
+        let provider = self.provider().await?;
+        let expect = self.expectations(&provider.metadata);
+        Ok(validate::validate_idp_initiated(&provider.jwks, token, &expect).await?)
+    }
+
     /// Validates an access token; makes no call to the provider while the key is cached,
     /// and verifies a given token's signature once (see `ValidatedTokens`).
     pub async fn validate_access_token(&self, token: &str) -> Result<AccessTokenClaims, OidcError> {

@@ -39,6 +39,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(state: AuthHandlerState) -> Rout
         .route(&callback_path, get(callback))
         .route(REFRESH_PATH, get(refresh))
         .route("/login", get(deep_link_login))
+        .route(IDP_INITIATED_PATH, get(idp_initiated_login))
         .with_state(state)
 }
 
@@ -139,6 +140,74 @@ fn callback_error_page(err: CallbackError) -> ErrorPage {
             provider_error: None,
             retry: Some(("Try again".into(), "/".into())),
         },
+    }
+}
+
+/// The app's "initiate login URL" for IdP-initiated SSO (register `APP_URL` + this path
+/// in the Scalekit dashboard).
+pub const IDP_INITIATED_PATH: &str = "/auth/initiate";
+
+#[derive(Default, serde::Deserialize)]
+struct IdpInitiatedQuery {
+    idp_initiated_login: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// IdP-initiated SSO: the provider sends people here with a signed token naming the
+/// connection, organization and email; we verify it with the provider's keys and start a
+/// normal (app-initiated) login routed by them, so the usual state, nonce and PKCE checks
+/// still apply. A `relay_state` that is a path on this site becomes the return-to path
+/// (our own random `state` keeps protecting the callback).
+async fn idp_initiated_login(
+    State(state): State<AuthHandlerState>,
+    jar: Cookies,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let query: IdpInitiatedQuery = parse_query(raw);
+    if let Some(error) = query.error {
+        tracing::warn!(%error, "IdP-initiated login reported an error");
+        let err = CallbackError::Provider {
+            error,
+            description: query.error_description,
+        };
+        return page(&state, err.status(), callback_error_page(err));
+    }
+    let Some(token) = query.idp_initiated_login else {
+        return page(&state, 400, callback_error_page(CallbackError::MissingCode));
+    };
+    let claims = match state.auth.oidc.validate_idp_initiated(&token).await {
+        Ok(claims) => claims,
+        Err(err) => {
+            tracing::warn!(reason = %err, "IdP-initiated login token refused");
+            return page(
+                &state,
+                401,
+                callback_error_page(CallbackError::InvalidTokens(err)),
+            );
+        }
+    };
+    let hints = crate::auth::LoginHints {
+        login_hint: claims.login_hint,
+        organization_id: claims.organization_id,
+        connection_id: claims.connection_id,
+        provider: None,
+    };
+    match state
+        .auth
+        .begin_login(
+            &jar,
+            crate::auth::LoginIntent::Login,
+            &hints,
+            claims.relay_state.as_deref(),
+        )
+        .await
+    {
+        Ok(url) => see_other(url.as_str()),
+        Err(err) => {
+            tracing::error!(%err, "cannot start a login");
+            see_other(&Notice::ProviderUnavailable.home_url())
+        }
     }
 }
 

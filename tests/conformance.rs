@@ -164,3 +164,27 @@ async fn a_provider_that_only_takes_basic_client_authentication_works() {
         "refresh uses Basic too"
     );
 }
+
+#[tokio::test]
+async fn opaque_access_tokens_keep_a_session_from_the_id_token_and_expires_in() {
+    let app = spawn_app(300).await;
+    app.server
+        .dev_idp
+        .as_ref()
+        .unwrap()
+        .misbehave(Some(Misbehaviour::OpaqueAccessTokens))
+        .unwrap();
+    let mut browser = Browser::default();
+    log_in(&mut browser, &app, "ada@example.com").await;
+    let profile = app.url.join("/dashboard/profile").unwrap();
+    let response = browser.get(&profile).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("ada@example.com"));
+    let response = browser.get(&app.url.join("/auth/refresh").unwrap()).await;
+    assert_eq!(
+        location(&response, &app.url).path(),
+        "/dashboard/profile",
+        "refresh works too"
+    );
+    assert_eq!(browser.get(&profile).await.status(), StatusCode::OK);
+}

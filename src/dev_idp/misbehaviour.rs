@@ -53,6 +53,8 @@ pub enum Misbehaviour {
     /// Must be accepted: discovery advertises only `client_secret_basic`, and the token
     /// endpoint refuses a secret in the body (as some standard providers do).
     BasicClientAuthOnly,
+    /// Must be accepted: opaque (non-JWT) access tokens, as some providers issue.
+    OpaqueAccessTokens,
 }
 
 impl Misbehaviour {

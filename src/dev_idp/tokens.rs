@@ -76,6 +76,9 @@ pub fn mint(
         id["nonce"] = json!(nonce);
     }
     let current = state.current_key();
+    if state.misbehaviour() == Some(super::Misbehaviour::OpaqueAccessTokens) {
+        return Ok((new_id("at"), current.sign(&id)?, ttl));
+    }
     let Some(misbehaviour) = state.misbehaviour() else {
         return Ok((current.sign(&access)?, current.sign(&id)?, ttl));
     };

@@ -82,7 +82,7 @@ pub async fn require_permission(permission: &str) -> Result<User, ServerFnError>
 /// function. Signed out: 401, like [`require_user`].
 pub async fn access_token() -> Result<String, ServerFnError> {
     let (auth, jar) = request_context().await?;
-    match (auth.session(&jar).await, auth.cookies.access_token(&jar)) {
+    match (auth.session(&jar).await, auth.access_token(&jar)) {
         (SessionStatus::Active(_), Some(token)) => Ok(token),
         _ => {
             set_status(axum::http::StatusCode::UNAUTHORIZED);

@@ -293,8 +293,7 @@ impl AuthService {
             .await
             .map_err(CallbackError::InvalidTokens)?;
         let access = self
-            .oidc
-            .validate_access_token(&tokens.access_token)
+            .access_claims(&tokens, Some(&profile))
             .await
             .map_err(CallbackError::InvalidTokens)?;
         if access.sub != profile.sub {
@@ -317,9 +316,14 @@ impl AuthService {
         let expires_in = tokens
             .expires_in
             .unwrap_or_else(|| access.exp.saturating_sub(now()).max(0) as u64);
+        let stored = if is_jwt(&tokens.access_token) {
+            tokens.access_token.clone()
+        } else {
+            format!("{OPAQUE_PREFIX}{}.{}", access.exp, tokens.access_token)
+        };
         self.cookies.set_session(
             jar,
-            &tokens.access_token,
+            &stored,
             expires_in,
             tokens.refresh_token.as_deref(),
             tokens.id_token.as_deref(),
@@ -332,6 +336,15 @@ impl AuthService {
         let Some(token) = self.cookies.access_token(jar) else {
             return self.without_access_token(jar);
         };
+        if let Some((expires_at, _)) = parse_opaque(&token) {
+            return match self.profile(jar) {
+                Some(profile) if expires_at > now() => SessionStatus::Active(Box::new(Session {
+                    access: opaque_claims(&profile, expires_at),
+                    profile: Some(profile),
+                })),
+                _ => self.without_access_token(jar),
+            };
+        }
         match self.oidc.validate_access_token(&token).await {
             Ok(access) => {
                 let profile = self.profile(jar);
@@ -346,6 +359,33 @@ impl AuthService {
                 self.without_access_token(jar)
             }
         }
+    }
+
+    /// The access token as the server may use it (e.g. as a bearer token for your API).
+    pub fn access_token(&self, jar: &Cookies) -> Option<String> {
+        let stored = self.cookies.access_token(jar)?;
+        Some(match parse_opaque(&stored) {
+            Some((_, token)) => token.to_string(),
+            None => stored,
+        })
+    }
+
+    /// The access token's claims: validated when it is a JWT; for an opaque token (some
+    /// providers issue them), what the validated ID token says, valid for `expires_in`.
+    async fn access_claims(
+        &self,
+        tokens: &TokenSet,
+        profile: Option<&IdTokenClaims>,
+    ) -> Result<AccessTokenClaims, OidcError> {
+        if is_jwt(&tokens.access_token) {
+            return self.oidc.validate_access_token(&tokens.access_token).await;
+        }
+        let profile = profile.ok_or_else(|| OidcError::Malformed {
+            endpoint: "token".into(),
+            message: "an opaque access token needs an ID token to say whose it is".into(),
+        })?;
+        let lifetime = tokens.expires_in.unwrap_or(300).min(86_400) as i64;
+        Ok(opaque_claims(profile, now() + lifetime))
     }
 
     fn without_access_token(&self, jar: &Cookies) -> SessionStatus {
@@ -392,11 +432,6 @@ impl AuthService {
                 return Err(RefreshError::Unavailable(err));
             }
         };
-        let access = self
-            .oidc
-            .validate_access_token(&tokens.access_token)
-            .await
-            .map_err(RefreshError::InvalidTokens)?;
         let profile = match tokens.id_token.as_deref() {
             Some(id_token) => {
                 let claims = self
@@ -415,6 +450,10 @@ impl AuthService {
             }
             None => previous,
         };
+        let access = self
+            .access_claims(&tokens, profile.as_ref())
+            .await
+            .map_err(RefreshError::InvalidTokens)?;
         if profile.as_ref().is_some_and(|p| p.sub != access.sub) {
             self.cookies.clear_session(jar);
             return Err(RefreshError::IdentityChanged);
@@ -483,6 +522,39 @@ pub fn authorization_options(
             .provider
             .clone()
             .filter(|p| social_providers.iter().any(|allowed| allowed == p)),
+    }
+}
+
+/// Opaque access tokens are stored as `opaque.<expires_at>.<token>` (inside the sealed
+/// cookie), so the server knows when they expire without asking the provider.
+const OPAQUE_PREFIX: &str = "opaque.";
+
+/// True for a JWS compact token (`header.payload.signature`).
+fn is_jwt(token: &str) -> bool {
+    token.split('.').count() == 3 && token.starts_with("eyJ")
+}
+
+fn parse_opaque(stored: &str) -> Option<(i64, &str)> {
+    let rest = stored.strip_prefix(OPAQUE_PREFIX)?;
+    let (expires_at, token) = rest.split_once('.')?;
+    Some((expires_at.parse().ok()?, token))
+}
+
+/// Session claims for an opaque access token, from the validated ID token.
+fn opaque_claims(profile: &IdTokenClaims, expires_at: i64) -> AccessTokenClaims {
+    AccessTokenClaims {
+        iss: profile.iss.clone(),
+        sub: profile.sub.clone(),
+        aud: profile.aud.clone(),
+        exp: expires_at,
+        iat: None,
+        nbf: None,
+        sid: profile.sid.clone(),
+        oid: profile.oid.clone(),
+        jti: None,
+        roles: vec![],
+        permissions: vec![],
+        scope: None,
     }
 }
 

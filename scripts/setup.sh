@@ -12,6 +12,12 @@ cd "$(dirname "$0")/.."
 
 CARGO_LEPTOS_VERSION="0.3.7"
 say() { printf '==> %s\n' "$*"; }
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  local sudo=""
+  [ "$(id -u)" = 0 ] || sudo=sudo
+  $sudo apt-get update -qq && $sudo apt-get install -y -qq "$@" >/dev/null
+}
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
@@ -44,23 +50,13 @@ fi
 
 if [ "${1:-}" = "--bench" ] && ! command -v wrk >/dev/null 2>&1; then
   say "installing wrk (Debian) for the load benchmarks"
-  export DEBIAN_FRONTEND=noninteractive
-  if [ "$(id -u)" = 0 ]; then
-    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-  else
-    sudo apt-get update -qq && sudo apt-get install -y -qq wrk >/dev/null
-  fi
+  apt_install wrk
 fi
 
 if [ "${1:-}" = "--test" ]; then
   if [ ! -x /usr/bin/chromium ]; then
     say "installing Debian's Chromium for the browser tests"
-    export DEBIAN_FRONTEND=noninteractive
-    if [ "$(id -u)" = 0 ]; then
-      apt-get update -qq && apt-get install -y -qq chromium >/dev/null
-    else
-      sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null
-    fi
+    apt_install chromium
   fi
   if [ ! -x end2end/node_modules/.bin/playwright ]; then
     say "installing the end2end npm packages (no browser download)"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Command 2: runs every test. Installs what is missing, checks formatting and lints, runs the Rust
 # unit and integration tests (real HTTP against the built-in identity provider), builds
-# the app with cargo-leptos and runs the Playwright browser tests in Debian's Chromium.
+# the app with cargo-leptos and runs the Playwright browser tests in Debian's Chromium,
+# then builds for production (wasm-opt, precompressed assets) and runs the hydrated
+# journey against that build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -24,5 +26,8 @@ echo "==> cargo leptos build"
 cargo leptos build
 
 echo "==> Playwright browser tests"
-cd end2end
-npx playwright test
+(cd end2end && npx playwright test)
+
+echo "==> production build, and the hydrated journey against it"
+scripts/build-release.sh
+(cd end2end && APP_BINARY=target/release/scalekit-leptos-starter npx playwright test journey -g "with JavaScript")

@@ -193,16 +193,26 @@ async fn idp_initiated_login(
         connection_id: claims.connection_id,
         provider: None,
     };
-    match state
-        .auth
-        .begin_login(
-            &jar,
-            crate::auth::LoginIntent::Login,
-            &hints,
-            claims.relay_state.as_deref(),
-        )
-        .await
-    {
+    start_login(
+        &state,
+        &jar,
+        crate::auth::LoginIntent::Login,
+        &hints,
+        claims.relay_state.as_deref(),
+    )
+    .await
+}
+
+/// Starts a login from a browser navigation: a redirect to the provider, or home with a
+/// notice when the provider cannot be reached.
+async fn start_login(
+    state: &AuthHandlerState,
+    jar: &Cookies,
+    intent: crate::auth::LoginIntent,
+    hints: &crate::auth::LoginHints,
+    return_to: Option<&str>,
+) -> Response {
+    match state.auth.begin_login(jar, intent, hints, return_to).await {
         Ok(url) => see_other(url.as_str()),
         Err(err) => {
             tracing::error!(%err, "cannot start a login");
@@ -228,17 +238,14 @@ async fn deep_link_login(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let query: DeepLinkQuery = parse_query(raw);
-    match state
-        .auth
-        .begin_login(&jar, query.intent, &query.hints, query.return_to.as_deref())
-        .await
-    {
-        Ok(url) => see_other(url.as_str()),
-        Err(err) => {
-            tracing::error!(%err, "cannot start a login");
-            see_other(&Notice::ProviderUnavailable.home_url())
-        }
-    }
+    start_login(
+        &state,
+        &jar,
+        query.intent,
+        &query.hints,
+        query.return_to.as_deref(),
+    )
+    .await
 }
 
 #[derive(Default, serde::Deserialize)]

@@ -217,3 +217,36 @@ async fn the_app_starts_even_when_the_provider_is_unreachable() {
     let response = Browser::default().get(&app.url).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn provider_down_during_refresh_keeps_the_session_and_offers_a_retry() {
+    use scalekit_leptos_starter::dev_idp::Misbehaviour;
+    let app = spawn_app(300).await;
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    let mut browser = Browser::default();
+    log_in(&mut browser, &app, "ada@example.com").await;
+
+    idp.misbehave(Some(Misbehaviour::TokenEndpointDown))
+        .unwrap();
+    let refresh = app
+        .url
+        .join("/auth/refresh?return_to=/dashboard/profile")
+        .unwrap();
+    let response = browser.get(&refresh).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("still signed in") && html.contains("/auth/refresh?return_to="),
+        "{html}"
+    );
+    assert!(
+        browser.cookie(&app.url, "__Secure-sk_refresh").is_some(),
+        "the refresh token is kept"
+    );
+
+    // The provider is back: the retry succeeds with the same refresh token.
+    idp.misbehave(None).unwrap();
+    let response = browser.get(&refresh).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response, &app.url).path(), "/dashboard/profile");
+}

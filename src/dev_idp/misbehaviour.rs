@@ -55,6 +55,8 @@ pub enum Misbehaviour {
     BasicClientAuthOnly,
     /// Must be accepted: opaque (non-JWT) access tokens, as some providers issue.
     OpaqueAccessTokens,
+    /// An outage: the token endpoint answers 503.
+    TokenEndpointDown,
 }
 
 impl Misbehaviour {

@@ -363,6 +363,9 @@ async fn token(
     RawForm(body): RawForm,
 ) -> Response {
     Counters::bump(&state.counters.token);
+    if state.misbehaviour() == Some(Misbehaviour::TokenEndpointDown) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response();
+    }
     let form: TokenForm = parse(std::str::from_utf8(&body).ok());
     let basic_only = state.misbehaviour() == Some(Misbehaviour::BasicClientAuthOnly);
     let (client_id, client_secret) = match basic_credentials(&headers) {

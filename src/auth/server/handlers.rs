@@ -248,6 +248,14 @@ async fn deep_link_login(
     .await
 }
 
+/// `/auth/refresh?return_to=<path>`.
+fn refresh_url(return_to: &str) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("return_to", return_to)
+        .finish();
+    format!("{REFRESH_PATH}?{query}")
+}
+
 #[derive(Default, serde::Deserialize)]
 struct RefreshQuery {
     return_to: Option<String>,
@@ -268,9 +276,7 @@ async fn refresh(
         Ok(_) => see_other(&destination),
         Err(RefreshError::Unavailable(err)) => {
             tracing::warn!(%err, "refresh failed; the provider is unavailable");
-            let retry: String = url::form_urlencoded::Serializer::new(format!("{REFRESH_PATH}?"))
-                .append_pair("return_to", &destination)
-                .finish();
+            let retry = refresh_url(&destination);
             page(
                 &state,
                 503,
@@ -314,10 +320,7 @@ pub async fn guard(
                 .path_and_query()
                 .map(|pq| pq.as_str().to_string())
                 .unwrap_or_else(|| "/".into());
-            let location: String =
-                url::form_urlencoded::Serializer::new(format!("{REFRESH_PATH}?"))
-                    .append_pair("return_to", &here)
-                    .finish();
+            let location: String = refresh_url(&here);
             see_other(&location)
         }
         SessionStatus::Anonymous => see_other("/"),

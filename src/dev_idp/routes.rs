@@ -386,7 +386,7 @@ async fn token(
         );
     }
     let now = now();
-    let (person, session_id, nonce, scope, is_refresh, routing) = match form.grant_type.as_deref() {
+    let (email, session_id, nonce, scope, is_refresh, routing) = match form.grant_type.as_deref() {
         Some("authorization_code") => {
             let Some(grant) = form.code.as_deref().and_then(|c| state.take_code(c)) else {
                 return oauth_error(
@@ -421,15 +421,8 @@ async fn token(
                     );
                 }
             }
-            let Some(person) = state.person(&grant.email) else {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "the user no longer exists",
-                );
-            };
             (
-                person,
+                grant.email,
                 grant.session_id,
                 grant.nonce,
                 grant.scope,
@@ -449,15 +442,8 @@ async fn token(
                     "the refresh token is invalid, revoked or already used",
                 );
             };
-            let Some(person) = state.person(&grant.email) else {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "the user no longer exists",
-                );
-            };
             (
-                person,
+                grant.email,
                 grant.session_id,
                 None,
                 grant.scope,
@@ -472,6 +458,13 @@ async fn token(
                 "use authorization_code or refresh_token",
             )
         }
+    };
+    let Some(person) = state.person(&email) else {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "the user no longer exists",
+        );
     };
     let grant = Grant {
         person: &person,

@@ -2,9 +2,7 @@
 //! SESSION_SECRET behind one address serve one person, who starts logging in on one,
 //! finishes on the other, and refreshes and logs out wherever the request lands.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use scalekit_leptos_starter::{
     config::EnvConfig,

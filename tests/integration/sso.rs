@@ -1,9 +1,7 @@
 //! Enterprise SSO routing and social login: the hints reach the provider, and the
 //! built-in provider reflects them in the hosted page and the tokens.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 
 #[tokio::test]

@@ -3,9 +3,7 @@
 //! session cookie, a 401 page) or, for the legitimate oddities, accept it.
 //! The same matrix is written up in SECURITY.md.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use scalekit_leptos_starter::dev_idp::{Counters, Misbehaviour};
 

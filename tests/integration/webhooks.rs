@@ -1,8 +1,6 @@
 //! `POST /webhooks/scalekit` over real HTTP: valid, tampered, stale and replayed deliveries.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use scalekit_leptos_starter::webhooks::{sign, WebhookSecret};
 

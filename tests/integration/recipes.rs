@@ -1,9 +1,7 @@
 //! The README's recipes, proven: a guarded page, `require_user` in a server function,
 //! and calling your own API with the access token from the server.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 
 #[tokio::test]

@@ -1,9 +1,7 @@
 //! The login, session, refresh and logout flows over real HTTP, against the real router
 //! and the built-in identity provider (real RS256-signed JWTs).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use reqwest::StatusCode;
 use scalekit_leptos_starter::dev_idp::Counters;
 

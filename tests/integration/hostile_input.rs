@@ -1,10 +1,8 @@
 //! Hostile input never crashes the app or earns a 5xx: property tests over the callback
 //! query, cookies, return-to values and token headers, sent through the real router.
 
-mod common;
-
+use crate::common::*;
 use axum::{body::Body, http::Request};
-use common::*;
 use proptest::prelude::*;
 use reqwest::StatusCode;
 use scalekit_leptos_starter::auth::server::login_state::{safe_return_path, LoginState};

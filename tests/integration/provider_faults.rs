@@ -1,10 +1,8 @@
 //! Provider faults: down, slow, failing, talking nonsense. The person gets a clear page
 //! within the configured timeout, nothing is stored, and everyone else is still served.
 
-mod common;
-
+use crate::common::*;
 use axum::{http::StatusCode as AxumStatus, response::IntoResponse, routing::get, Json, Router};
-use common::*;
 use reqwest::StatusCode;
 use serde_json::json;
 use std::time::{Duration, Instant};

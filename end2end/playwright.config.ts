@@ -6,6 +6,12 @@ import { defineConfig, devices } from "@playwright/test";
 export const ACCESS_TOKEN_TTL_SECS = 8;
 const binary = process.env.APP_BINARY ?? "target/debug/scalekit-leptos-starter";
 
+// The external provider (end2end/external-idp/provider.mjs) and the app instance using it.
+export const EXTERNAL_PROVIDER = "http://127.0.0.1:3200";
+export const EXTERNAL_APP = "http://localhost:3002";
+const EXTERNAL_CLIENT_ID = "leptos-starter";
+const EXTERNAL_CLIENT_SECRET = "external-provider-test-secret";
+
 export default defineConfig({
   testDir: "./tests",
   timeout: 60_000,
@@ -24,23 +30,61 @@ export default defineConfig({
     },
   },
   projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"] } }],
-  webServer: {
-    command: binary,
-    cwd: "..",
-    url: "http://127.0.0.1:3000/",
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "pipe",
-    stderr: "pipe",
-    env: {
-      APP_URL: "http://localhost:3000",
-      DEV_IDP_ADDR: "127.0.0.1:3100",
-      DEV_IDP_ACCESS_TOKEN_TTL_SECS: String(ACCESS_TOKEN_TTL_SECS),
-      RUST_LOG: "info",
-      // The tests must run against the built-in provider, whatever the shell exports.
-      SCALEKIT_ENVIRONMENT_URL: "",
-      SCALEKIT_CLIENT_ID: "",
-      SCALEKIT_CLIENT_SECRET: "",
+  webServer: [
+    {
+      command: binary,
+      cwd: "..",
+      url: "http://127.0.0.1:3000/",
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: {
+        APP_URL: "http://localhost:3000",
+        DEV_IDP_ADDR: "127.0.0.1:3100",
+        DEV_IDP_ACCESS_TOKEN_TTL_SECS: String(ACCESS_TOKEN_TTL_SECS),
+        RUST_LOG: "info",
+        // The tests must run against the built-in provider, whatever the shell exports.
+        SCALEKIT_ENVIRONMENT_URL: "",
+        SCALEKIT_CLIENT_ID: "",
+        SCALEKIT_CLIENT_SECRET: "",
+      },
     },
-  },
+    // An OpenID provider we did not write (npm `oidc-provider`), and a second instance of
+    // the same app configured for it exactly as a fork would configure any provider:
+    // only the three environment variables and a session secret.
+    {
+      command: "node external-idp/provider.mjs",
+      url: `${EXTERNAL_PROVIDER}/.well-known/openid-configuration`,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: {
+        PORT: "3200",
+        APP_URL: EXTERNAL_APP,
+        ACCESS_TOKEN_TTL_SECS: String(ACCESS_TOKEN_TTL_SECS),
+        CLIENT_ID: EXTERNAL_CLIENT_ID,
+        CLIENT_SECRET: EXTERNAL_CLIENT_SECRET,
+      },
+    },
+    {
+      command: binary,
+      cwd: "..",
+      url: "http://127.0.0.1:3002/healthz",
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
+      env: {
+        APP_URL: EXTERNAL_APP,
+        LEPTOS_SITE_ADDR: "127.0.0.1:3002",
+        RUST_LOG: "info",
+        SCALEKIT_ENVIRONMENT_URL: EXTERNAL_PROVIDER,
+        SCALEKIT_CLIENT_ID: EXTERNAL_CLIENT_ID,
+        SCALEKIT_CLIENT_SECRET: EXTERNAL_CLIENT_SECRET,
+        SESSION_SECRET: "external-provider-test-session-secret-0123456789",
+      },
+    },
+  ],
 });

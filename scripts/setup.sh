@@ -58,7 +58,7 @@ if [ "${1:-}" = "--test" ]; then
     say "installing Debian's Chromium for the browser tests"
     apt_install chromium
   fi
-  if [ ! -x end2end/node_modules/.bin/playwright ]; then
+  if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -d end2end/node_modules/oidc-provider ]; then
     say "installing the end2end npm packages (no browser download)"
     (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
   fi

@@ -43,7 +43,8 @@ const provider = new Provider(issuer, {
       post_logout_redirect_uris: [`${appUrl}/`],
       grant_types: ["authorization_code", "refresh_token"],
       response_types: ["code"],
-      token_endpoint_auth_method: "client_secret_basic",
+      // The method the app uses when a provider offers both (Scalekit expects it).
+      token_endpoint_auth_method: "client_secret_post",
     },
   ],
   scopes: ["openid", "offline_access", "profile", "email"],

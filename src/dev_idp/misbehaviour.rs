@@ -57,7 +57,22 @@ pub enum Misbehaviour {
     OpaqueAccessTokens,
     /// An outage: the token endpoint answers 503.
     TokenEndpointDown,
+    /// Must be accepted: the ID token carries only who and when, the profile (email,
+    /// name) comes from the UserInfo endpoint, as OIDC Core 5.4 has it for the code flow.
+    ProfileOnlyFromUserinfo,
+    /// As above, but the UserInfo endpoint answers about another person (token
+    /// substitution): the login must be refused.
+    UserinfoAboutAnotherUser,
 }
+
+/// The profile claims a UserInfo-only provider leaves out of its ID tokens.
+pub const PROFILE_CLAIMS: [&str; 5] = [
+    "email",
+    "email_verified",
+    "name",
+    "given_name",
+    "family_name",
+];
 
 impl Misbehaviour {
     /// Every token-validation case, for tests that walk the whole matrix
@@ -135,6 +150,15 @@ impl Misbehaviour {
             }
             Misbehaviour::HugeTokens if is_id_token => {
                 set(claims, "groups", json!(vec!["g".repeat(50); 100]))
+            }
+            Misbehaviour::ProfileOnlyFromUserinfo | Misbehaviour::UserinfoAboutAnotherUser
+                if is_id_token =>
+            {
+                if let Some(map) = claims.as_object_mut() {
+                    for claim in PROFILE_CLAIMS {
+                        map.remove(claim);
+                    }
+                }
             }
             _ => {}
         }

@@ -29,6 +29,7 @@ pub fn router(state: Shared) -> Router {
         .route("/oauth/authorize", get(authorize).post(submit_login))
         .route("/oauth/token", axum::routing::post(token))
         .route("/keys", get(keys))
+        .route("/userinfo", get(userinfo))
         .route("/oidc/logout", get(logout))
         .route("/", get(home))
         .route("/idp-initiated", get(idp_initiated))
@@ -94,6 +95,7 @@ async fn discovery(State(state): State<Shared>) -> Response {
         "token_endpoint": format!("{issuer}/oauth/token"),
         "jwks_uri": format!("{issuer}/keys"),
         "end_session_endpoint": format!("{issuer}/oidc/logout"),
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
@@ -113,6 +115,51 @@ async fn discovery(State(state): State<Shared>) -> Response {
 async fn keys(State(state): State<Shared>) -> Response {
     Counters::bump(&state.counters.jwks);
     Json(json!({ "keys": state.published_keys() })).into_response()
+}
+
+/// The UserInfo endpoint (OIDC Core 5.3): the profile of the access token's owner. The
+/// token must be one of ours (signature, issuer, audience, lifetime).
+async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    Counters::bump(&state.counters.userinfo);
+    let unauthorized = || {
+        let mut response = oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "a valid access token is required",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer error=\"invalid_token\""),
+        );
+        response
+    };
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return unauthorized();
+    };
+    let Some(sub) = state.verify_access_token(token) else {
+        return unauthorized();
+    };
+    let Some(person) = state.person_by_id(&sub) else {
+        return unauthorized();
+    };
+    let sub = if state.misbehaviour() == Some(Misbehaviour::UserinfoAboutAnotherUser) {
+        "usr_someone_else".to_string()
+    } else {
+        person.id
+    };
+    Json(json!({
+        "sub": sub,
+        "email": person.email,
+        "email_verified": person.email_verified,
+        "name": person.name,
+        "given_name": person.given_name,
+        "family_name": person.family_name,
+    }))
+    .into_response()
 }
 
 /// Checks what must hold before we may redirect anywhere: a known client and a

@@ -18,6 +18,7 @@ pub struct Counters {
     pub token: AtomicU64,
     pub jwks: AtomicU64,
     pub logout: AtomicU64,
+    pub userinfo: AtomicU64,
 }
 
 impl Counters {
@@ -29,7 +30,10 @@ impl Counters {
     }
     /// Every request to the provider's back-channel endpoints (what the app calls).
     pub fn back_channel_total(&self) -> u64 {
-        Self::get(&self.discovery) + Self::get(&self.token) + Self::get(&self.jwks)
+        Self::get(&self.discovery)
+            + Self::get(&self.token)
+            + Self::get(&self.jwks)
+            + Self::get(&self.userinfo)
     }
 }
 
@@ -169,6 +173,26 @@ impl IdpState {
         keys.iter().map(|k| k.jwk.clone()).collect()
     }
 
+    /// The `sub` of an access token this provider issued and that is still valid.
+    pub fn verify_access_token(&self, token: &str) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Claims {
+            sub: String,
+        }
+        let kid = jsonwebtoken::decode_header(token).ok()?.kid;
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        let key = keys
+            .iter()
+            .find(|k| kid.is_none() || kid.as_deref() == Some(k.kid.as_str()))?;
+        let decoding = jsonwebtoken::DecodingKey::from_jwk(&key.jwk).ok()?;
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.settings.client_id]);
+        jsonwebtoken::decode::<Claims>(token, &decoding, &validation)
+            .ok()
+            .map(|data| data.claims.sub)
+    }
+
     /// Publishes a new key and signs with it from now on (the old one stays published).
     pub fn rotate_key(&self) -> std::io::Result<()> {
         let key = Arc::new(SigningKey::generate()?);
@@ -198,6 +222,11 @@ impl IdpState {
 
     pub fn person(&self, email: &str) -> Option<Person> {
         lock(&self.people).get(&email.to_lowercase()).cloned()
+    }
+
+    /// The person with this user id (`sub`).
+    pub fn person_by_id(&self, id: &str) -> Option<Person> {
+        lock(&self.people).values().find(|p| p.id == id).cloned()
     }
 
     /// Creates a person in an organization of their own. Fails if the email is taken.

@@ -6,6 +6,7 @@ use super::{
     jwks::JwksCache,
     logout::logout_url,
     token::{self, ClientAuth, TokenSet},
+    userinfo::{fetch_userinfo, UserInfo},
     validate::{self, AccessTokenClaims, Expectations, IdTokenClaims},
     OidcError,
 };
@@ -267,6 +268,22 @@ impl OidcClient {
         let claims = validate::validate_access_token(&provider.jwks, token, &expect).await?;
         self.validated.insert(token, &claims, now);
         Ok(claims)
+    }
+
+    /// The person's profile from the UserInfo endpoint, checked to be about
+    /// `expected_sub`; `None` when the provider has no such endpoint.
+    pub async fn userinfo(
+        &self,
+        access_token: &str,
+        expected_sub: &str,
+    ) -> Result<Option<UserInfo>, OidcError> {
+        let provider = self.provider().await?;
+        match &provider.metadata.userinfo_endpoint {
+            Some(endpoint) => fetch_userinfo(&self.http, endpoint, access_token, expected_sub)
+                .await
+                .map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The provider's logout URL for this session.

@@ -24,6 +24,9 @@ pub struct ProviderMetadata {
     pub token_endpoint: Url,
     pub jwks_uri: Url,
     pub end_session_endpoint: Option<Url>,
+    /// Where profile claims are served when the ID token carries only `sub` (OIDC Core
+    /// 5.3; what providers following §5.4 strictly do for the code flow).
+    pub userinfo_endpoint: Option<Url>,
     pub client_auth: ClientAuthMethod,
     /// Signature algorithms accepted for this provider: our allow-list, narrowed to what
     /// the provider says it signs with.
@@ -38,6 +41,8 @@ struct DiscoveryDocument {
     jwks_uri: String,
     #[serde(default)]
     end_session_endpoint: Option<String>,
+    #[serde(default)]
+    userinfo_endpoint: Option<String>,
     #[serde(default)]
     token_endpoint_auth_methods_supported: Option<Vec<String>>,
     #[serde(default)]
@@ -89,6 +94,8 @@ impl ProviderMetadata {
             token_endpoint: join("oauth/token"),
             jwks_uri: join("keys"),
             end_session_endpoint: Some(join("oidc/logout")),
+            // Scalekit's ID tokens carry the profile claims themselves.
+            userinfo_endpoint: None,
             client_auth: ClientAuthMethod::Post,
             signing_algorithms: vec![Algorithm::RS256],
         }
@@ -124,6 +131,11 @@ impl ProviderMetadata {
                 .end_session_endpoint
                 .as_deref()
                 .map(|v| parse("end_session_endpoint", v))
+                .transpose()?,
+            userinfo_endpoint: doc
+                .userinfo_endpoint
+                .as_deref()
+                .map(|v| parse("userinfo_endpoint", v))
                 .transpose()?,
             client_auth: client_auth_from(doc.token_endpoint_auth_methods_supported.as_deref()),
             signing_algorithms: {
@@ -220,6 +232,15 @@ mod tests {
         assert_eq!(m.issuer, "https://idp.example/tenant");
         assert_eq!(m.token_endpoint.as_str(), "https://idp.example/t");
         assert_eq!(m.end_session_endpoint, None);
+        assert_eq!(m.userinfo_endpoint, None);
+        let with_userinfo = br#"{"issuer":"https://idp.example/tenant","authorization_endpoint":"https://idp.example/a",
+            "token_endpoint":"https://idp.example/t","jwks_uri":"https://idp.example/k",
+            "userinfo_endpoint":"https://idp.example/me"}"#;
+        let m = ProviderMetadata::from_document(&env, with_userinfo).unwrap();
+        assert_eq!(
+            m.userinfo_endpoint.unwrap().as_str(),
+            "https://idp.example/me"
+        );
     }
 
     #[test]

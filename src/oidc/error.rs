@@ -23,6 +23,12 @@ pub enum OidcError {
         error: String,
         description: Option<String>,
     },
+    /// The provider's UserInfo answer is about another user than the ID token
+    /// (OIDC Core 5.3.2: it must not be used).
+    #[error(
+        "the identity provider's answer from {endpoint} is about another user than the ID token"
+    )]
+    SubjectMismatch { endpoint: String },
     /// A token failed validation.
     #[error("token rejected: {0}")]
     InvalidToken(#[from] ValidationError),

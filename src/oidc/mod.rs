@@ -4,8 +4,9 @@
 //! Each step is one function with its own tests:
 //! [`discovery`] finds the provider's endpoints, [`authorize`] builds the URL people are
 //! sent to, [`token`] exchanges the code and refreshes, [`validate`] checks ID and access
-//! tokens against the provider's keys held by [`jwks`], and [`logout`] builds the
-//! provider's logout URL. [`client::OidcClient`] ties them together for the app.
+//! tokens against the provider's keys held by [`jwks`], [`userinfo`] fetches the profile
+//! from providers whose ID token carries none, and [`logout`] builds the provider's
+//! logout URL. [`client::OidcClient`] ties them together for the app.
 //!
 //! Server-only: nothing here is compiled into the browser bundle.
 
@@ -18,10 +19,12 @@ pub mod logout;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 pub mod token;
+pub mod userinfo;
 pub mod validate;
 
 pub use authorize::{AuthorizationOptions, Pkce, Prompt};
 pub use client::{ClientConfig, ClientSecret, OidcClient};
 pub use error::OidcError;
 pub use token::TokenSet;
+pub use userinfo::UserInfo;
 pub use validate::{AccessTokenClaims, IdTokenClaims, ValidationError};

@@ -186,3 +186,51 @@ async fn opaque_access_tokens_keep_a_session_from_the_id_token_and_expires_in() 
     );
     assert_eq!(browser.get(&profile).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_profile_served_only_by_userinfo_is_fetched_once_at_login() {
+    let app = spawn_app(300).await;
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    idp.misbehave(Some(Misbehaviour::ProfileOnlyFromUserinfo))
+        .unwrap();
+    let mut browser = Browser::default();
+    log_in(&mut browser, &app, "ada@example.com").await;
+    assert_eq!(Counters::get(&idp.counters().userinfo), 1);
+
+    let profile = app.url.join("/dashboard/profile").unwrap();
+    let page = browser.get(&profile).await.text().await.unwrap();
+    assert!(page.contains("ada@example.com"), "{page}");
+    assert!(page.contains("Ada Lovelace"), "{page}");
+
+    // A refreshed ID token without a profile keeps the one fetched at login.
+    let response = browser.get(&app.url.join("/auth/refresh").unwrap()).await;
+    assert_eq!(location(&response, &app.url).path(), "/dashboard/profile");
+    let page = browser.get(&profile).await.text().await.unwrap();
+    assert!(page.contains("ada@example.com"), "{page}");
+    assert_eq!(
+        Counters::get(&idp.counters().userinfo),
+        1,
+        "page views and refreshes make no UserInfo call"
+    );
+
+    // Logging out removes the stored profile with the rest of the session.
+    let response = browser
+        .post_form(&app.url.join("/auth/logout").unwrap(), &[])
+        .await;
+    assert!(response.status().is_redirection() || response.status().is_success());
+    assert!(browser
+        .cookie(&app.url, "__Host-sk_profile")
+        .is_none_or(|v| v.is_empty()));
+}
+
+#[tokio::test]
+async fn a_userinfo_answer_about_someone_else_is_refused() {
+    let app = spawn_app(300).await;
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    idp.misbehave(Some(Misbehaviour::UserinfoAboutAnotherUser))
+        .unwrap();
+    let (status, session, body) = attempt_login(&app).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(!session, "no session from a substituted profile");
+    assert!(body.contains("could not be verified"), "{body}");
+}

@@ -12,6 +12,7 @@
 //! | `__Host-sk_access` | access token | `/` | `expires_in - 60` (Scalekit's guidance) |
 //! | `__Secure-sk_refresh` | refresh token | `/auth/refresh` | browser session |
 //! | `__Host-sk_id` | ID token (profile, logout hint) | `/` | browser session |
+//! | `__Host-sk_profile` | UserInfo profile, only for providers whose ID token has none | `/` | browser session |
 //! | `__Host-sk_login` | login state (state, nonce, PKCE verifier, return-to) | `/` | 10 minutes |
 
 use crate::{
@@ -30,6 +31,7 @@ pub struct CookieNames {
     pub access: &'static str,
     pub refresh: &'static str,
     pub id: &'static str,
+    pub profile: &'static str,
     pub login: &'static str,
 }
 
@@ -38,6 +40,7 @@ impl CookieNames {
         access: "__Host-sk_access",
         refresh: "__Secure-sk_refresh",
         id: "__Host-sk_id",
+        profile: "__Host-sk_profile",
         login: "__Host-sk_login",
     };
     /// Only for `secure = false` (plain-http deployments other than localhost).
@@ -45,6 +48,7 @@ impl CookieNames {
         access: "sk_access",
         refresh: "sk_refresh",
         id: "sk_id",
+        profile: "sk_profile",
         login: "sk_login",
     };
 }
@@ -125,6 +129,7 @@ impl CookiePolicy {
                 self.names.access,
                 self.names.refresh,
                 self.names.id,
+                self.names.profile,
                 self.names.login,
             ]
             .into_iter()
@@ -213,6 +218,26 @@ impl CookiePolicy {
         self.read(jar, self.names.id)
     }
 
+    /// Stores the profile fetched from the UserInfo endpoint at login (JSON).
+    pub fn set_profile(&self, jar: &Cookies, json: String) -> Result<(), CookieTooLarge> {
+        let result = self.put(jar, self.build(self.names.profile, json, "/", None));
+        if result.is_err() {
+            self.clear_session(jar);
+        }
+        result
+    }
+
+    pub fn profile(&self, jar: &Cookies) -> Option<String> {
+        self.read(jar, self.names.profile)
+    }
+
+    /// Deletes a profile cookie left by an earlier login (a provider or person change).
+    pub fn clear_profile(&self, jar: &Cookies) {
+        if jar.get(self.names.profile).is_some() {
+            self.clear(jar, self.names.profile, "/");
+        }
+    }
+
     /// True when the browser sent a session marker (the ID-token cookie), so a missing or
     /// expired access token is worth a refresh rather than a new login.
     pub fn has_session_marker(&self, jar: &Cookies) -> bool {
@@ -224,6 +249,7 @@ impl CookiePolicy {
     pub fn clear_session(&self, jar: &Cookies) {
         self.clear(jar, self.names.access, "/");
         self.clear(jar, self.names.id, "/");
+        self.clear(jar, self.names.profile, "/");
         self.clear(jar, self.names.refresh, REFRESH_PATH);
     }
 

@@ -134,7 +134,8 @@ fn callback_error_page(err: CallbackError) -> ErrorPage {
             provider_error: None,
             retry: Some(("Back to the home page".into(), "/".into())),
         },
-        CallbackError::NoIdToken | CallbackError::InvalidTokens(_) => ErrorPage {
+        // `UserInfo` failures are outages, handled above.
+        CallbackError::NoIdToken | CallbackError::InvalidTokens(_) | CallbackError::UserInfo(_) => ErrorPage {
             title: "Sign-in could not be verified".into(),
             message: "The identity provider's answer did not pass our security checks, so you were not signed in.".into(),
             provider_error: None,

@@ -8,8 +8,8 @@ use super::{
 use crate::{
     auth::{LoginHints, LoginIntent, User},
     oidc::{
-        AccessTokenClaims, AuthorizationOptions, IdTokenClaims, OidcClient, OidcError, Prompt,
-        TokenSet,
+        userinfo::lacks_profile, AccessTokenClaims, AuthorizationOptions, IdTokenClaims,
+        OidcClient, OidcError, Prompt, TokenSet, UserInfo,
     },
     settings::AuthSettings,
 };
@@ -99,6 +99,8 @@ pub enum CallbackError {
     NoIdToken,
     #[error("the provider's tokens were rejected: {0}")]
     InvalidTokens(OidcError),
+    #[error("the profile could not be fetched from the UserInfo endpoint: {0}")]
+    UserInfo(OidcError),
     #[error(transparent)]
     TokensTooLarge(#[from] CookieTooLarge),
 }
@@ -109,6 +111,7 @@ impl CallbackError {
     pub fn is_provider_outage(&self) -> bool {
         match self {
             CallbackError::Exchange(e) => !e.is_invalid_grant(),
+            CallbackError::UserInfo(_) => true,
             CallbackError::InvalidTokens(OidcError::InvalidToken(
                 crate::oidc::ValidationError::KeySetUnavailable(_),
             )) => true,
@@ -121,11 +124,12 @@ impl CallbackError {
         match self {
             CallbackError::Provider { .. } => 401,
             CallbackError::LoginState(_) | CallbackError::MissingCode => 400,
-            CallbackError::Exchange(OidcError::Timeout(_)) => 504,
+            CallbackError::Exchange(OidcError::Timeout(_))
+            | CallbackError::UserInfo(OidcError::Timeout(_)) => 504,
             _ if self.is_provider_outage() => 502,
             CallbackError::Exchange(_) => 400,
             CallbackError::NoIdToken | CallbackError::InvalidTokens(_) => 401,
-            CallbackError::TokensTooLarge(_) => 502,
+            CallbackError::TokensTooLarge(_) | CallbackError::UserInfo(_) => 502,
         }
     }
 }
@@ -302,7 +306,25 @@ impl AuthService {
                 message: "the access token and the ID token name different users".into(),
             }));
         }
+        let userinfo = if lacks_profile(&profile) {
+            self.oidc
+                .userinfo(&tokens.access_token, &profile.sub)
+                .await
+                .map_err(|err| match err {
+                    OidcError::SubjectMismatch { .. } => CallbackError::InvalidTokens(err),
+                    err => CallbackError::UserInfo(err),
+                })?
+        } else {
+            None
+        };
         self.store(jar, &tokens, &access)?;
+        match userinfo {
+            Some(info) => {
+                let json = serde_json::to_string(&info).unwrap_or_default();
+                self.cookies.set_profile(jar, json)?;
+            }
+            None => self.cookies.clear_profile(jar),
+        }
         tracing::info!(sub = %profile.sub, "signed in");
         Ok(login.return_to)
     }
@@ -404,7 +426,22 @@ impl AuthService {
     /// the ID token's own short `exp`.
     fn profile(&self, jar: &Cookies) -> Option<IdTokenClaims> {
         let token = self.cookies.id_token(jar)?;
-        jsonwebtoken::dangerous::insecure_decode_claims::<IdTokenClaims>(&token).ok()
+        let mut claims =
+            jsonwebtoken::dangerous::insecure_decode_claims::<IdTokenClaims>(&token).ok()?;
+        self.fill_from_userinfo(jar, &mut claims);
+        Some(claims)
+    }
+
+    /// Completes ID-token claims with the profile fetched from the UserInfo endpoint at
+    /// login, for providers whose ID tokens carry none (sealed cookie, same user only).
+    fn fill_from_userinfo(&self, jar: &Cookies, claims: &mut IdTokenClaims) {
+        if let Some(info) = self
+            .cookies
+            .profile(jar)
+            .and_then(|json| serde_json::from_str::<UserInfo>(&json).ok())
+        {
+            info.fill_in(claims);
+        }
     }
 
     /// Refreshes the session with the refresh token cookie (only sent below
@@ -446,6 +483,8 @@ impl AuthService {
                         return Err(RefreshError::IdentityChanged);
                     }
                 }
+                let mut claims = claims;
+                self.fill_from_userinfo(jar, &mut claims);
                 Some(claims)
             }
             None => previous,

@@ -1,7 +1,8 @@
 //! The HTML shell and the router.
 
 use crate::pages::{
-    errors::NotFound, home::HomePage, profile::ProfilePage, settings::SettingsPage,
+    errors::NotFound, home::HomePage, organization::OrganizationPage, profile::ProfilePage,
+    settings::SettingsPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -52,6 +53,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/profile") view=ProfilePage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/settings") view=SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/organization") view=OrganizationPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

@@ -163,3 +163,34 @@ for (const js of [true, false]) {
     await context.close();
   });
 }
+
+for (const js of [true, false]) {
+  test(`a page behind RequirePermission (${js ? "with" : "without"} JavaScript)`, async ({ browser }) => {
+    // Grace is a member: the page says what is missing, and shows no data.
+    const grace = await browser.newContext({ javaScriptEnabled: js });
+    let page = await grace.newPage();
+    await logIn(page, js, "grace@example.com");
+    await page.goto("/dashboard/settings");
+    if (js) await waitForHydration(page);
+    await page.getByRole("link", { name: "Organization page" }).click();
+    await expect(page).toHaveURL(`${APP}/dashboard/organization`);
+    await expect(page.getByRole("heading", { name: "You don't have access to this page" })).toBeVisible();
+    await expect(page.getByTestId("no-access")).toContainText("organization:manage");
+    await expect(page.getByTestId("organization-page-report")).toHaveCount(0);
+    await grace.close();
+
+    // Ada administers her organization: the page shows it.
+    const ada = await browser.newContext({ javaScriptEnabled: js });
+    page = await ada.newPage();
+    await logIn(page, js, "ada@example.com");
+    await page.goto("/dashboard/settings");
+    if (js) await waitForHydration(page);
+    await page.getByRole("link", { name: "Organization page" }).click();
+    await expect(page).toHaveURL(`${APP}/dashboard/organization`);
+    await expect(page.getByTestId("organization-page-report")).toHaveText(
+      "Organization org_analytical_engines is managed by Ada Lovelace.",
+    );
+    await expect(page.getByTestId("no-access")).toHaveCount(0);
+    await ada.close();
+  });
+}

@@ -1,25 +1,83 @@
-//! `<RequireUser>`: a component that shows its children only to a signed-in person.
+//! Route guards: `<RequireUser>` shows its children only to a signed-in person,
+//! `<RequirePermission>` only to one whose access token grants a permission.
 //!
-//! The server already refuses protected paths (`protected_prefixes` in `Leptos.toml`);
-//! this guard covers navigation inside the browser, and any page outside those prefixes.
+//! The server already refuses protected paths to anyone signed out (`protected_prefixes`
+//! in `Leptos.toml`); these guards cover navigation inside the browser, pages outside
+//! those prefixes, and permissions. They decide what is *shown*: the data behind a page
+//! must still come from server functions that check (`require_user`,
+//! `require_permission`), because anything in the browser can be bypassed.
 
-use super::current_user;
+use super::{current_user, User};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
 /// Renders `children` for a signed-in person; sends anyone else to the home page.
 #[component]
 pub fn RequireUser(children: ChildrenFn) -> impl IntoView {
+    view! { <Guard allows=|_| true forbidden=|| ().into_any() children/> }
+}
+
+/// Renders `children` for a signed-in person whose access token grants `permission`
+/// (e.g. `"organization:manage"`). Signed out: sent to the home page. Signed in without
+/// it: a "no access" notice instead, and HTTP 403 when rendered on the server.
+#[component]
+pub fn RequirePermission(
+    /// The permission (Scalekit's `resource:action`) the page needs.
+    #[prop(into)]
+    permission: String,
+    children: ChildrenFn,
+) -> impl IntoView {
+    let needed = permission.clone();
+    view! {
+        <Guard
+            allows=move |user: &User| user.has_permission(&needed)
+            forbidden=move || view! { <NoAccess permission=permission.clone()/> }.into_any()
+            children
+        />
+    }
+}
+
+/// The guard both components share: one `current_user` call, then children, the
+/// forbidden view or a redirect home.
+#[component]
+fn Guard(
+    allows: impl Fn(&User) -> bool + Send + Sync + 'static,
+    forbidden: impl Fn() -> AnyView + Send + Sync + 'static,
+    children: ChildrenFn,
+) -> impl IntoView {
     let user = Resource::new(|| (), |_| current_user());
     let children = StoredValue::new(children);
+    let allows = StoredValue::new(allows);
+    let forbidden = StoredValue::new(forbidden);
     view! {
-        <Suspense fallback=|| ()>
+        <Suspense fallback=|| view! { <p class="muted" aria-live="polite">"Checking your session…"</p> }>
             {move || Suspend::new(async move {
                 match user.await {
-                    Ok(Some(_)) => children.with_value(|c| c()).into_any(),
+                    Ok(Some(user)) if allows.with_value(|allows| allows(&user)) => {
+                        children.with_value(|c| c()).into_any()
+                    }
+                    Ok(Some(_)) => forbidden.with_value(|f| f()),
                     _ => view! { <Redirect path="/"/> }.into_any(),
                 }
             })}
         </Suspense>
+    }
+}
+
+/// What a signed-in person without the permission sees.
+#[component]
+fn NoAccess(permission: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    {
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(axum::http::StatusCode::FORBIDDEN);
+        }
+    }
+    view! {
+        <section class="card" role="alert" data-testid="no-access">
+            <h1>"You don't have access to this page"</h1>
+            <p>"You need the " <code>{permission}</code> " permission. Ask an administrator of your organization."</p>
+            <p><a class="button" href="/dashboard/profile">"Back to your profile"</a></p>
+        </section>
     }
 }

@@ -2,5 +2,6 @@
 
 pub mod errors;
 pub mod home;
+pub mod organization;
 pub mod profile;
 pub mod settings;

@@ -84,6 +84,7 @@ pub fn SettingsPage() -> impl IntoView {
                 </Suspense>
                 <div class="auth-actions">
                     <a class="button" href="/dashboard/profile">"Profile"</a>
+                    <a class="button" href="/dashboard/organization">"Organization page"</a>
                 </div>
             </section>
         </RequireUser>

@@ -1,5 +1,6 @@
 //! The README's recipes, proven: a guarded page, `require_user` in a server function,
-//! and calling your own API with the access token from the server.
+//! `<RequirePermission>` on a page, and calling your own API with the access token from
+//! the server.
 
 use crate::common::*;
 use reqwest::StatusCode;
@@ -105,4 +106,36 @@ async fn require_permission_allows_and_denies_by_the_access_tokens_permissions()
         profile.contains("organization:manage") && profile.contains("admin"),
         "{profile}"
     );
+}
+
+#[tokio::test]
+async fn a_page_behind_require_permission_shows_only_to_holders_of_the_permission() {
+    let app = spawn_app(300).await;
+    let page = app.url.join("/dashboard/organization").unwrap();
+
+    let mut anonymous = Browser::default();
+    let response = anonymous.get(&page).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "signed out: sent home"
+    );
+    assert_eq!(location(&response, &app.url).path(), "/");
+
+    let mut ada = Browser::default();
+    log_in(&mut ada, &app, "ada@example.com").await;
+    let response = ada.get(&page).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("managed by Ada Lovelace"), "{html}");
+    assert!(!html.contains("no-access"), "{html}");
+
+    let mut grace = Browser::default();
+    log_in(&mut grace, &app, "grace@example.com").await;
+    let response = grace.get(&page).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("data-testid=\"no-access\""), "{html}");
+    assert!(html.contains("organization:manage"), "{html}");
+    assert!(!html.contains("managed by"), "no report for Grace: {html}");
 }

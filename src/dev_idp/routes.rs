@@ -106,6 +106,7 @@ async fn discovery(State(state): State<Shared>) -> Response {
             json!(["client_secret_post", "client_secret_basic"])
         },
         "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
         "scopes_supported": ["openid", "profile", "email", "offline_access"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "email", "email_verified", "name", "given_name", "family_name", "oid", "sid", "nonce"],
     }))
@@ -262,6 +263,8 @@ fn code_redirect(
     if let Some(s) = params.state.as_deref() {
         pairs.push(("state", s));
     }
+    // RFC 9207: say who is sending the person back.
+    pairs.push(("iss", state.issuer.as_str()));
     redirect(&with_query(redirect_uri, &pairs), set_cookie)
 }
 

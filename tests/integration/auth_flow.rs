@@ -393,3 +393,32 @@ async fn cross_site_posts_to_state_changing_functions_are_refused() {
         .await;
     assert_eq!(response.status(), StatusCode::FOUND);
 }
+
+#[tokio::test]
+async fn a_callback_naming_another_issuer_is_refused() {
+    // RFC 9207: the provider names itself in the callback (the built-in one does); a
+    // callback naming another issuer is a mix-up attack and signs nobody in.
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let authorize = start_login(&mut browser, &app, "login").await;
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    let params = query(&callback);
+    assert_eq!(
+        params.get("iss").map(String::as_str),
+        Some(authorize.origin().ascii_serialization().as_str()),
+        "the built-in provider sends iss"
+    );
+    let mut mixed_up = callback.clone();
+    mixed_up.set_query(Some(&format!(
+        "code={}&state={}&iss=https%3A%2F%2Fevil.example",
+        params["code"], params["state"]
+    )));
+    let response = browser.get(&mixed_up).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("could not be verified"));
+    assert!(browser.cookie(&app.url, "__Host-sk_access").is_none());
+}

@@ -135,7 +135,10 @@ fn callback_error_page(err: CallbackError) -> ErrorPage {
             retry: Some(("Back to the home page".into(), "/".into())),
         },
         // `UserInfo` failures are outages, handled above.
-        CallbackError::NoIdToken | CallbackError::InvalidTokens(_) | CallbackError::UserInfo(_) => ErrorPage {
+        CallbackError::NoIdToken
+        | CallbackError::InvalidTokens(_)
+        | CallbackError::UserInfo(_)
+        | CallbackError::IssuerMismatch(_) => ErrorPage {
             title: "Sign-in could not be verified".into(),
             message: "The identity provider's answer did not pass our security checks, so you were not signed in.".into(),
             provider_error: None,

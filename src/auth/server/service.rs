@@ -93,6 +93,8 @@ pub enum CallbackError {
     LoginState(#[from] LoginStateError),
     #[error("the callback has no authorization code")]
     MissingCode,
+    #[error("the callback names issuer {0:?}, not the provider this login started with")]
+    IssuerMismatch(String),
     #[error("the code exchange failed: {0}")]
     Exchange(OidcError),
     #[error("the provider returned no ID token (is `openid` in the scopes?)")]
@@ -124,6 +126,7 @@ impl CallbackError {
         match self {
             CallbackError::Provider { .. } => 401,
             CallbackError::LoginState(_) | CallbackError::MissingCode => 400,
+            CallbackError::IssuerMismatch(_) => 401,
             CallbackError::Exchange(OidcError::Timeout(_))
             | CallbackError::UserInfo(OidcError::Timeout(_)) => 504,
             _ if self.is_provider_outage() => 502,
@@ -216,6 +219,8 @@ pub struct CallbackQuery {
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// RFC 9207: the issuer that sent the person back, from providers that say so.
+    pub iss: Option<String>,
 }
 
 pub fn now() -> i64 {
@@ -284,6 +289,18 @@ impl AuthService {
             .as_deref()
             .filter(|c| !c.is_empty())
             .ok_or(CallbackError::MissingCode)?;
+        // RFC 9207 (mix-up defence): a provider that names itself in the callback must
+        // name the one we sent the person to. Providers that don't are not penalised.
+        if let Some(iss) = &query.iss {
+            let expected = self
+                .oidc
+                .metadata()
+                .await
+                .map_err(CallbackError::Exchange)?;
+            if *iss != expected.issuer {
+                return Err(CallbackError::IssuerMismatch(iss.clone()));
+            }
+        }
 
         let tokens = self
             .oidc

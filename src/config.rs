@@ -33,6 +33,26 @@ impl SessionSecret {
     pub fn expose(&self) -> &[u8] {
         self.0.as_bytes()
     }
+
+    /// The development loop's secret: kept in `dir/session-secret` (owner-only), made on
+    /// first use, so cookies sealed before a `cargo leptos watch` restart still open
+    /// after it. Only ever used with the built-in provider.
+    #[cfg(feature = "dev-idp")]
+    pub fn development(dir: &std::path::Path) -> std::io::Result<Self> {
+        let path = dir.join("session-secret");
+        match std::fs::read_to_string(&path) {
+            Ok(secret) if secret.trim().len() >= MIN_SESSION_SECRET_LEN => {
+                return Ok(SessionSecret(secret.trim().to_string()))
+            }
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+        std::fs::create_dir_all(dir)?;
+        let secret = crate::oidc::authorize::random_token();
+        crate::dev_idp::persist::write_private(&path, secret.as_bytes())?;
+        Ok(SessionSecret(secret))
+    }
 }
 
 impl std::fmt::Debug for SessionSecret {
@@ -272,6 +292,33 @@ mod tests {
                 .var,
             "APP_URL"
         );
+    }
+
+    #[cfg(feature = "dev-idp")]
+    #[test]
+    fn the_development_session_secret_is_made_once_and_kept() {
+        let dir = std::env::temp_dir().join(format!(
+            "dev-secret-{}",
+            crate::oidc::authorize::random_token()
+        ));
+        let first = SessionSecret::development(&dir).unwrap();
+        assert!(first.expose().len() >= MIN_SESSION_SECRET_LEN);
+        let again = SessionSecret::development(&dir).unwrap();
+        assert_eq!(
+            first.expose(),
+            again.expose(),
+            "a restart reads the same secret"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("session-secret"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "owner-only");
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -38,6 +38,11 @@ pub enum StartError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("cannot keep the development state in {path}: {source}")]
+    DevState {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("cannot create the OpenID Connect client: {0}")]
     Oidc(#[from] crate::oidc::OidcError),
 }
@@ -340,12 +345,34 @@ fn init_tracing() {
 }
 
 async fn start() -> Result<(), StartError> {
-    let env = EnvConfig::from_process_env()?;
-    let settings = Settings::load()?;
+    #[allow(unused_mut)]
+    let mut env = EnvConfig::from_process_env()?;
+    #[allow(unused_mut)]
+    let mut settings = Settings::load()?;
     let conf =
         get_configuration(Some("Cargo.toml")).map_err(|e| StartError::Leptos(e.to_string()))?;
     let options = conf.leptos_options;
     let addr = options.site_addr;
+
+    // Under `cargo leptos watch`, every edit restarts this process: keep the built-in
+    // provider's memory and the cookie key in target/dev-state/ so people stay signed in.
+    #[cfg(feature = "dev-idp")]
+    if let Some(dir) = development_state_dir(&options) {
+        if env.provider.is_none() {
+            settings.dev_idp.state_file = Some(dir.join("dev-idp.json"));
+            if env.session_secret.is_none() {
+                env.session_secret = Some(
+                    crate::config::SessionSecret::development(&dir).map_err(|source| {
+                        StartError::DevState {
+                            path: dir.display().to_string(),
+                            source,
+                        }
+                    })?,
+                );
+            }
+            tracing::info!(dir = %dir.display(), "development loop: sessions survive restarts");
+        }
+    }
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -388,6 +415,16 @@ async fn start() -> Result<(), StartError> {
             addr: addr.to_string(),
             source,
         })
+}
+
+/// `target/dev-state` (beside the site root) when running under `cargo leptos watch`,
+/// which sets `LEPTOS_WATCH`; `None` otherwise, so tests and production never keep state.
+#[cfg(feature = "dev-idp")]
+fn development_state_dir(options: &LeptosOptions) -> Option<std::path::PathBuf> {
+    std::env::var_os("LEPTOS_WATCH")?;
+    let site_root = std::path::Path::new(options.site_root.as_ref());
+    let target = site_root.parent().unwrap_or(std::path::Path::new("."));
+    Some(target.join("dev-state"))
 }
 
 async fn shutdown_signal() {

@@ -84,6 +84,10 @@ pub struct DevIdpSettings {
     pub authorization_code_ttl_secs: u64,
     #[serde(default)]
     pub users: Vec<SeededUser>,
+    /// Where the provider keeps its memory across restarts. Not read from `Leptos.toml`:
+    /// `server::run` sets it under `cargo leptos watch` (see `dev_idp::persist`).
+    #[serde(skip)]
+    pub state_file: Option<std::path::PathBuf>,
 }
 
 /// A person the built-in provider knows from the start.

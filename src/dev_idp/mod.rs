@@ -15,6 +15,7 @@
 mod keys;
 mod misbehaviour;
 mod pages;
+pub mod persist;
 mod routes;
 mod store;
 mod tokens;

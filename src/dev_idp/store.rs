@@ -1,6 +1,11 @@
 //! The provider's memory: people, its own browser sessions, codes and refresh tokens.
 
-use super::{keys::SigningKey, misbehaviour::Misbehaviour, Registration};
+use super::{
+    keys::SigningKey,
+    misbehaviour::Misbehaviour,
+    persist::{Snapshot, StateFile},
+    Registration,
+};
 use crate::{oidc::authorize::random_token, settings::DevIdpSettings};
 use std::{
     collections::HashMap,
@@ -38,7 +43,7 @@ impl Counters {
 }
 
 /// A person the provider knows.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Person {
     pub id: String,
     pub email: String,
@@ -52,7 +57,7 @@ pub struct Person {
 }
 
 /// The provider's own session in a browser (its `sid`).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct BrowserSession {
     pub id: String,
     pub email: String,
@@ -72,7 +77,7 @@ pub struct CodeGrant {
 }
 
 /// What the app asked the hosted page for: reflected in the tokens' `oid` and `amr`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Routing {
     pub organization_id: Option<String>,
     /// The connection that authenticated the person (`amr`).
@@ -80,7 +85,7 @@ pub struct Routing {
 }
 
 /// A live refresh token.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RefreshGrant {
     pub email: String,
     pub session_id: String,
@@ -104,6 +109,8 @@ pub struct IdpState {
     sessions: Mutex<HashMap<String, BrowserSession>>,
     codes: Mutex<HashMap<String, CodeGrant>>,
     refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
+    /// The development loop's state file (see `persist`), when one is configured.
+    state_file: Option<StateFile>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -144,21 +151,61 @@ impl IdpState {
                 };
                 (person.email.clone(), person)
             })
-            .collect();
-        Ok(IdpState {
+            .collect::<HashMap<_, _>>();
+        let state_file = settings.state_file.clone().map(StateFile::new);
+        let snapshot = state_file.as_ref().map(StateFile::load).unwrap_or_default();
+        let key = match snapshot.key() {
+            Some(key) => key,
+            None => SigningKey::generate()?,
+        };
+        let mut people = people;
+        for person in snapshot.people {
+            people.entry(person.email.clone()).or_insert(person);
+        }
+        let state = IdpState {
             settings: settings.clone(),
             registration,
             issuer,
             client_secret,
-            keys: RwLock::new(vec![Arc::new(SigningKey::generate()?)]),
+            keys: RwLock::new(vec![Arc::new(key)]),
             stranger: OnceLock::new(),
             misbehaviour: Mutex::new(None),
             counters: Counters::default(),
             people: Mutex::new(people),
-            sessions: Mutex::new(HashMap::new()),
+            sessions: Mutex::new(snapshot.sessions),
             codes: Mutex::new(HashMap::new()),
-            refresh_tokens: Mutex::new(HashMap::new()),
-        })
+            refresh_tokens: Mutex::new(snapshot.refresh_tokens),
+            state_file,
+        };
+        state.save();
+        Ok(state)
+    }
+
+    /// Writes the state file after a change, when there is one. Failing to write only
+    /// costs the development loop its memory, so it is logged, not raised.
+    fn save(&self) {
+        let Some(file) = &self.state_file else {
+            return;
+        };
+        let seeded = |email: &str| {
+            self.settings
+                .users
+                .iter()
+                .any(|u| u.email.eq_ignore_ascii_case(email))
+        };
+        let snapshot = Snapshot {
+            signing_key: Some(self.current_key().to_pkcs1_der_base64()),
+            people: lock(&self.people)
+                .values()
+                .filter(|p| !seeded(&p.email))
+                .cloned()
+                .collect(),
+            sessions: lock(&self.sessions).clone(),
+            refresh_tokens: lock(&self.refresh_tokens).clone(),
+        };
+        if let Err(err) = file.save(&snapshot) {
+            tracing::warn!(path = %file.path().display(), %err, "cannot write the built-in provider's state file");
+        }
     }
 
     /// The key that signs new tokens.
@@ -251,6 +298,8 @@ impl IdpState {
             permissions: vec!["reports:read".into(), "organization:manage".into()],
         };
         people.insert(email, person.clone());
+        drop(people);
+        self.save();
         Some(person)
     }
 
@@ -262,6 +311,7 @@ impl IdpState {
             email: email.to_lowercase(),
         };
         lock(&self.sessions).insert(cookie.clone(), session.clone());
+        self.save();
         (cookie, session)
     }
 
@@ -271,8 +321,10 @@ impl IdpState {
 
     /// Ends a browser session and every refresh token issued in it.
     pub fn close_session(&self, cookie: &str) {
-        if let Some(session) = lock(&self.sessions).remove(cookie) {
+        let removed = lock(&self.sessions).remove(cookie);
+        if let Some(session) = removed {
             lock(&self.refresh_tokens).retain(|_, grant| grant.session_id != session.id);
+            self.save();
         }
     }
 
@@ -290,12 +342,17 @@ impl IdpState {
     pub fn issue_refresh_token(&self, grant: RefreshGrant) -> String {
         let token = format!("rt_{}", random_token());
         lock(&self.refresh_tokens).insert(token.clone(), grant);
+        self.save();
         token
     }
 
     /// Takes a refresh token: rotation means each works once.
     pub fn take_refresh_token(&self, token: &str) -> Option<RefreshGrant> {
-        lock(&self.refresh_tokens).remove(token)
+        let grant = lock(&self.refresh_tokens).remove(token);
+        if grant.is_some() {
+            self.save();
+        }
+        grant
     }
 }
 

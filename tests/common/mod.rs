@@ -43,7 +43,18 @@ pub async fn spawn_with_env(
     adjust: impl FnOnce(&mut Settings),
     extra: impl Fn(&str) -> Option<String>,
 ) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    spawn_at("127.0.0.1:0".parse().unwrap(), ttl, provider, adjust, extra).await
+}
+
+/// Like [`spawn_with_env`], with the app listening on `addr`.
+pub async fn spawn_at(
+    addr: std::net::SocketAddr,
+    ttl: u64,
+    provider: Option<&Url>,
+    adjust: impl FnOnce(&mut Settings),
+    extra: impl Fn(&str) -> Option<String>,
+) -> TestApp {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
     let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
     let mut settings = Settings::from_file(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -106,6 +117,14 @@ impl Default for Browser {
 }
 
 impl Browser {
+    /// A new client (e.g. for another runtime) carrying this one's cookies.
+    pub fn with_same_cookies(&self) -> Browser {
+        Browser {
+            jar: self.jar.clone(),
+            ..Browser::default()
+        }
+    }
+
     fn host(url: &Url) -> String {
         url.host_str().unwrap_or_default().to_string()
     }

@@ -10,6 +10,7 @@ mod common;
 
 mod auth_flow;
 mod conformance;
+mod dev_loop;
 mod hostile_input;
 mod instances;
 mod provider_faults;

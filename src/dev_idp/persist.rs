@@ -1,0 +1,153 @@
+//! The built-in provider's memory on disk, for the development loop only.
+//!
+//! `cargo leptos watch` rebuilds and restarts the server on every edit. Without this, each
+//! restart would forget the provider's signing key, the people who signed up and the live
+//! refresh tokens, and sign everybody out. With a state file (set by `server::run` under
+//! `cargo leptos watch`, in `target/dev-state/`), the provider picks up where it stopped.
+//! Authorization codes are not kept: they live for seconds.
+//!
+//! The file holds a development signing key and development refresh tokens, nothing of
+//! a real provider; it is written with owner-only permissions all the same.
+
+use super::{
+    keys::SigningKey,
+    store::{BrowserSession, Person, RefreshGrant},
+};
+use serde::{Deserialize, Serialize};
+use std::{
+    collections::HashMap,
+    io,
+    path::{Path, PathBuf},
+};
+
+/// What survives a restart.
+#[derive(Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// The signing key, PKCS#1 DER, base64.
+    pub signing_key: Option<String>,
+    /// People who signed up (the seeded ones come from `Leptos.toml` every time).
+    pub people: Vec<Person>,
+    /// The provider's browser sessions, by cookie value.
+    pub sessions: HashMap<String, BrowserSession>,
+    /// Live refresh tokens.
+    pub refresh_tokens: HashMap<String, RefreshGrant>,
+}
+
+impl Snapshot {
+    /// The signing key this snapshot holds, if it is readable.
+    pub fn key(&self) -> Option<SigningKey> {
+        use base64::{engine::general_purpose::STANDARD, Engine};
+        let der = STANDARD.decode(self.signing_key.as_deref()?).ok()?;
+        SigningKey::from_pkcs1_der(&der).ok()
+    }
+}
+
+/// Where the provider keeps its snapshot.
+#[derive(Clone, Debug)]
+pub struct StateFile {
+    path: PathBuf,
+}
+
+impl StateFile {
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        StateFile { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The last snapshot; an empty one when there is none yet or it cannot be read (a
+    /// development convenience must never stop the server).
+    pub fn load(&self) -> Snapshot {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|err| {
+                tracing::warn!(path = %self.path.display(), %err, "ignoring the built-in provider's unreadable state file");
+                Snapshot::default()
+            }),
+            Err(err) if err.kind() == io::ErrorKind::NotFound => Snapshot::default(),
+            Err(err) => {
+                tracing::warn!(path = %self.path.display(), %err, "cannot read the built-in provider's state file");
+                Snapshot::default()
+            }
+        }
+    }
+
+    /// Writes the snapshot atomically (a temporary file renamed over the old one), so a
+    /// restart in the middle of a write finds the previous snapshot, not half of one.
+    pub fn save(&self, snapshot: &Snapshot) -> io::Result<()> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let json = serde_json::to_vec(snapshot).map_err(io::Error::other)?;
+        let temporary = self.path.with_extension("tmp");
+        write_private(&temporary, &json)?;
+        std::fs::rename(&temporary, &self.path)
+    }
+}
+
+/// Writes a file only its owner can read.
+pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dev_idp::store::Routing;
+
+    #[test]
+    fn a_snapshot_round_trips_through_its_file() {
+        let dir = std::env::temp_dir().join(format!(
+            "dev-idp-persist-{}",
+            crate::oidc::authorize::random_token()
+        ));
+        let file = StateFile::new(dir.join("dev-idp.json"));
+        assert!(file.load().people.is_empty(), "no file yet: empty");
+
+        let key = SigningKey::generate().unwrap();
+        let mut snapshot = Snapshot {
+            signing_key: Some(key.to_pkcs1_der_base64()),
+            ..Snapshot::default()
+        };
+        snapshot.refresh_tokens.insert(
+            "rt_1".into(),
+            RefreshGrant {
+                email: "a@b.example".into(),
+                session_id: "ses_1".into(),
+                scope: "openid".into(),
+                routing: Routing::default(),
+            },
+        );
+        file.save(&snapshot).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(file.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "owner-only");
+        }
+
+        let loaded = file.load();
+        assert_eq!(
+            loaded.key().unwrap().kid,
+            key.kid,
+            "the same key comes back"
+        );
+        assert_eq!(loaded.refresh_tokens["rt_1"].email, "a@b.example");
+
+        std::fs::write(file.path(), b"{ half a snapsh").unwrap();
+        assert!(
+            file.load().refresh_tokens.is_empty(),
+            "garbage reads as empty"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

@@ -35,6 +35,7 @@ fn benches(c: &mut Criterion) {
         issuer: "https://acme.scalekit.dev".into(),
         client_id: "skc_bench".into(),
         leeway_secs: 60,
+        algorithms: vec![jsonwebtoken::Algorithm::RS256],
     };
     // Warm the cache: the benchmark measures the steady state (no provider call).
     runtime

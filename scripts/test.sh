@@ -16,7 +16,7 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "==> cargo clippy (server and browser builds, warnings are errors)"
-cargo clippy --features ssr,dev-idp --all-targets -- -D warnings
+cargo clippy --all-targets --all-features -- -D warnings  # benches and examples too
 cargo clippy --features ssr -- -D warnings  # the server without the built-in provider
 cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
 

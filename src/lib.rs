@@ -5,6 +5,7 @@
 //! Modules marked *server only* never reach the WASM bundle.
 
 pub mod app;
+#[warn(missing_docs)]
 pub mod auth;
 pub mod pages;
 
@@ -22,6 +23,7 @@ pub mod config;
 pub mod dev_idp;
 // Server only: the OpenID Connect client.
 #[cfg(feature = "ssr")]
+#[warn(missing_docs)]
 pub mod oidc;
 // Server only: security headers (Content Security Policy and friends).
 #[cfg(feature = "ssr")]

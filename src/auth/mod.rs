@@ -22,11 +22,17 @@ pub const REFRESH_PATH: &str = "/auth/refresh";
 pub struct User {
     /// `sub`: the provider's user id (`usr_…` at Scalekit).
     pub id: String,
+    /// Email address.
     pub email: Option<String>,
+    /// Whether the provider verified the email address.
     pub email_verified: Option<bool>,
+    /// Full name.
     pub name: Option<String>,
+    /// Given (first) name.
     pub given_name: Option<String>,
+    /// Family (last) name.
     pub family_name: Option<String>,
+    /// Profile picture URL.
     pub picture: Option<String>,
     /// `oid`: the organization (`org_…`).
     pub organization_id: Option<String>,
@@ -76,8 +82,10 @@ pub struct LoginHints {
     #[serde(default)]
     pub login_hint: Option<String>,
     #[serde(default)]
+    /// Log in through this organization's SSO (`organization_id`).
     pub organization_id: Option<String>,
     #[serde(default)]
+    /// Log in through this SSO connection (`connection_id`).
     pub connection_id: Option<String>,
     /// A social provider listed in `Leptos.toml` (`google`, `github`, …).
     #[serde(default)]
@@ -89,12 +97,24 @@ pub struct LoginHints {
 /// `return_to` (a same-origin path) is where the person lands afterwards.
 #[server(prefix = "/auth", endpoint = "login")]
 pub async fn start_login(
-    #[server(default)] intent: LoginIntent,
-    #[server(default)] return_to: Option<String>,
-    #[server(default)] login_hint: Option<String>,
-    #[server(default)] organization_id: Option<String>,
-    #[server(default)] connection_id: Option<String>,
-    #[server(default)] provider: Option<String>,
+    /// Log in, or sign up (`prompt=create`).
+    #[server(default)]
+    intent: LoginIntent,
+    /// A same-origin path to land on afterwards.
+    #[server(default)]
+    return_to: Option<String>,
+    /// The person's email, to route to their organization's SSO.
+    #[server(default)]
+    login_hint: Option<String>,
+    /// Log in through this organization's SSO.
+    #[server(default)]
+    organization_id: Option<String>,
+    /// Log in through this SSO connection.
+    #[server(default)]
+    connection_id: Option<String>,
+    /// A social provider (`google`, `github`, …).
+    #[server(default)]
+    provider: Option<String>,
 ) -> Result<(), ServerFnError> {
     let hints = LoginHints {
         login_hint,
@@ -144,8 +164,10 @@ pub enum Notice {
 }
 
 impl Notice {
+    /// The query parameter that carries a notice to the home page.
     pub const QUERY_KEY: &'static str = "notice";
 
+    /// The notice's value in the query string.
     pub fn code(self) -> &'static str {
         match self {
             Notice::ProviderUnavailable => "provider_unavailable",
@@ -153,6 +175,7 @@ impl Notice {
         }
     }
 
+    /// The notice named by a query value, if any.
     pub fn from_code(code: &str) -> Option<Self> {
         [Notice::ProviderUnavailable, Notice::SessionEnded]
             .into_iter()

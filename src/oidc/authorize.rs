@@ -19,6 +19,7 @@ pub enum Prompt {
 }
 
 impl Prompt {
+    /// The parameter value (`login`, `create`, …).
     pub fn as_str(self) -> &'static str {
         match self {
             Prompt::Login => "login",
@@ -32,12 +33,15 @@ impl Prompt {
 /// The optional parameters of an authorization request; each is sent only when set.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuthorizationOptions {
+    /// `prompt`: show the sign-up page, force a login, or ask to pick an account.
     pub prompt: Option<Prompt>,
     /// Prefills the email and lets the provider route to the right SSO connection.
     pub login_hint: Option<String>,
     /// The organization's domain, for SSO routing.
     pub domain_hint: Option<String>,
+    /// `organization_id`: log in through this organization's SSO.
     pub organization_id: Option<String>,
+    /// `connection_id`: log in through this SSO connection.
     pub connection_id: Option<String>,
     /// A social provider to go straight to (`google`, `microsoft`, `github`, ...).
     pub provider: Option<String>,
@@ -46,12 +50,19 @@ pub struct AuthorizationOptions {
 /// Everything that goes into one authorization URL.
 #[derive(Clone, Debug)]
 pub struct AuthorizationRequest<'a> {
+    /// Our client id.
     pub client_id: &'a str,
+    /// Where the provider sends the person back (`APP_URL/auth/callback`).
     pub redirect_uri: &'a str,
+    /// Requested scopes (`openid profile email offline_access`).
     pub scopes: &'a [String],
+    /// Random, single-use: ties the callback to this browser's login (CSRF).
     pub state: &'a str,
+    /// Random, single-use: must come back in the ID token (replay protection).
     pub nonce: &'a str,
+    /// PKCE S256 challenge of the verifier kept in the login state.
     pub code_challenge: &'a str,
+    /// Optional routing and prompt parameters.
     pub options: &'a AuthorizationOptions,
 }
 
@@ -98,7 +109,9 @@ pub fn random_token() -> String {
 /// A PKCE (RFC 7636) verifier and its S256 challenge.
 #[derive(Clone)]
 pub struct Pkce {
+    /// The secret verifier, kept server-side until the code exchange.
     pub verifier: String,
+    /// `BASE64URL(SHA-256(verifier))`, sent in the authorization URL.
     pub challenge: String,
 }
 

@@ -23,9 +23,11 @@ use url::Url;
 pub struct ClientSecret(String);
 
 impl ClientSecret {
+    /// Wraps the secret.
     pub fn new(secret: impl Into<String>) -> Self {
         ClientSecret(secret.into())
     }
+    /// The secret itself, for the token request only.
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -42,16 +44,23 @@ impl std::fmt::Debug for ClientSecret {
 pub struct ClientConfig {
     /// `SCALEKIT_ENVIRONMENT_URL`, or any OpenID provider's issuer URL.
     pub environment_url: Url,
+    /// `SCALEKIT_CLIENT_ID`.
     pub client_id: String,
+    /// `SCALEKIT_CLIENT_SECRET`.
     pub client_secret: ClientSecret,
     /// `APP_URL` + the callback path; must be registered with the provider.
     pub redirect_uri: String,
     /// `APP_URL` + the post-logout path; must be registered with the provider.
     pub post_logout_redirect_uri: String,
+    /// Scopes requested at login (`Leptos.toml`).
     pub scopes: Vec<String>,
+    /// Clock skew tolerated on `exp`, `nbf`, `iat`.
     pub clock_leeway: Duration,
+    /// Longest wait for a connection to the provider.
     pub connect_timeout: Duration,
+    /// Longest wait for a whole provider call.
     pub timeout: Duration,
+    /// Least time between two key-set refetches caused by unknown `kid`s.
     pub jwks_min_refetch_interval: Duration,
 }
 
@@ -132,6 +141,7 @@ impl OidcClient {
         })
     }
 
+    /// How this client is registered.
     pub fn config(&self) -> &ClientConfig {
         &self.config
     }

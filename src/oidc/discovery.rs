@@ -20,13 +20,18 @@ pub enum ClientAuthMethod {
 pub struct ProviderMetadata {
     /// The exact `iss` every token must carry.
     pub issuer: String,
+    /// Where people are sent to log in.
     pub authorization_endpoint: Url,
+    /// Where codes and refresh tokens are exchanged.
     pub token_endpoint: Url,
+    /// The provider's public signing keys.
     pub jwks_uri: Url,
+    /// RP-initiated logout, when the provider supports it.
     pub end_session_endpoint: Option<Url>,
     /// Where profile claims are served when the ID token carries only `sub` (OIDC Core
     /// 5.3; what providers following §5.4 strictly do for the code flow).
     pub userinfo_endpoint: Option<Url>,
+    /// How we authenticate at the token endpoint.
     pub client_auth: ClientAuthMethod,
     /// Signature algorithms accepted for this provider: our allow-list, narrowed to what
     /// the provider says it signs with.

@@ -13,14 +13,26 @@ pub enum OidcError {
     Unreachable(String),
     /// The provider answered with an HTTP status we did not expect.
     #[error("the identity provider answered {status} at {endpoint}")]
-    UnexpectedStatus { endpoint: String, status: u16 },
+    UnexpectedStatus {
+        /// The URL called.
+        endpoint: String,
+        /// The HTTP status it answered.
+        status: u16,
+    },
     /// The provider's answer could not be understood.
     #[error("the identity provider's answer from {endpoint} is malformed: {message}")]
-    Malformed { endpoint: String, message: String },
+    Malformed {
+        /// The URL called.
+        endpoint: String,
+        /// What was wrong with the answer.
+        message: String,
+    },
     /// The provider refused the request with an OAuth 2.0 error (RFC 6749 §5.2).
     #[error("the identity provider refused the request: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
     Refused {
+        /// The OAuth 2.0 `error` code (e.g. `invalid_grant`).
         error: String,
+        /// The provider's `error_description`, if any.
         description: Option<String>,
     },
     /// The provider's UserInfo answer is about another user than the ID token
@@ -28,7 +40,10 @@ pub enum OidcError {
     #[error(
         "the identity provider's answer from {endpoint} is about another user than the ID token"
     )]
-    SubjectMismatch { endpoint: String },
+    SubjectMismatch {
+        /// The URL called.
+        endpoint: String,
+    },
     /// A token failed validation.
     #[error("token rejected: {0}")]
     InvalidToken(#[from] ValidationError),

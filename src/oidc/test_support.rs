@@ -15,12 +15,16 @@ use url::Url;
 
 /// An RSA signing key with its public JWK.
 pub struct TestKey {
+    /// The key id put in token headers and the JWK.
     pub kid: String,
+    /// The private key, for signing.
     pub encoding: EncodingKey,
+    /// The public key as published in a key set.
     pub jwk: Jwk,
 }
 
 impl TestKey {
+    /// A fresh 2048-bit RSA key named `kid`.
     pub fn new(kid: &str) -> Self {
         let private = RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).expect("rsa key");
         let der = private.to_pkcs1_der().expect("der");
@@ -51,12 +55,15 @@ impl TestKey {
 
 /// A JWKS endpoint on 127.0.0.1 that serves whatever key set it currently holds.
 pub struct JwksServer {
+    /// The key-set URL.
     pub url: Url,
+    /// How many times the key set was fetched.
     pub hits: Arc<AtomicU64>,
     keys: Arc<Mutex<Value>>,
 }
 
 impl JwksServer {
+    /// Serves `keys` on an ephemeral loopback port.
     pub async fn start(keys: &[&TestKey]) -> Self {
         let hits = Arc::new(AtomicU64::new(0));
         let set = Arc::new(Mutex::new(key_set(keys)));
@@ -86,6 +93,7 @@ impl JwksServer {
         }
     }
 
+    /// How many times the key set was fetched so far.
     pub fn hits(&self) -> u64 {
         self.hits.load(Ordering::SeqCst)
     }

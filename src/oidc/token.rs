@@ -11,15 +11,19 @@ use url::Url;
 /// server inside sealed HttpOnly cookies (see `auth::server::cookies`).
 #[derive(Clone, Deserialize)]
 pub struct TokenSet {
+    /// The access token (a JWT at Scalekit, opaque at some providers).
     pub access_token: String,
     #[serde(default)]
+    /// The ID token (always at login with `openid`; optional on refresh).
     pub id_token: Option<String>,
     #[serde(default)]
+    /// A new refresh token (Scalekit rotates them; some providers send none).
     pub refresh_token: Option<String>,
     /// Lifetime of the access token in seconds.
     #[serde(default)]
     pub expires_in: Option<u64>,
     #[serde(default)]
+    /// `Bearer`.
     pub token_type: Option<String>,
 }
 
@@ -43,8 +47,11 @@ struct ErrorBody {
 
 /// The client's credentials at the token endpoint.
 pub struct ClientAuth<'a> {
+    /// Our client id.
     pub client_id: &'a str,
+    /// Our client secret.
     pub client_secret: &'a str,
+    /// Body (`client_secret_post`) or Basic header (`client_secret_basic`).
     pub method: ClientAuthMethod,
 }
 

@@ -12,8 +12,10 @@ use url::Url;
 /// page shows), so it may be `Serialize` — it is stored sealed in a cookie all the same.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct UserInfo {
+    /// Whose profile this is: must equal the ID token's `sub`.
     pub sub: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Email address.
     pub email: Option<String>,
     /// Some providers send `"true"` as a string; both forms are read.
     #[serde(
@@ -23,12 +25,16 @@ pub struct UserInfo {
     )]
     pub email_verified: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Full name.
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Given (first) name.
     pub given_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Family (last) name.
     pub family_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Profile picture URL.
     pub picture: Option<String>,
 }
 

@@ -27,7 +27,9 @@ pub const ALLOWED_ALGORITHMS: &[Algorithm] = &[
 /// What a token must match.
 #[derive(Clone, Debug)]
 pub struct Expectations {
+    /// The exact `iss` (from discovery).
     pub issuer: String,
+    /// Our client id: must be in `aud` (and be `azp` when present).
     pub client_id: String,
     /// Seconds of clock skew tolerated (at most 60).
     pub leeway_secs: u64,
@@ -39,58 +41,84 @@ pub struct Expectations {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ValidationError {
     #[error("the token is not a well-formed JWT")]
+    /// Not three base64url parts with JSON header and claims.
     Malformed,
     #[error("algorithm {0} is not allowed")]
+    /// The header's `alg` is not in the allow-list (`none` and HS* never are).
     DisallowedAlgorithm(String),
     #[error("no key in the provider's key set matches kid {0:?}")]
+    /// No key with the header's `kid`, even after one rate-limited refetch.
     UnknownKey(Option<String>),
     #[error("the signature does not verify")]
+    /// The signature does not verify with the provider's key.
     BadSignature,
     #[error("the token has expired")]
+    /// `exp` is in the past beyond the leeway.
     Expired,
     #[error("the token is not valid yet")]
+    /// `nbf` is in the future beyond the leeway.
     NotYetValid,
     #[error("the token was issued in the future")]
+    /// `iat` is in the future beyond the leeway.
     IssuedInTheFuture,
     #[error("the issuer is not our provider")]
+    /// `iss` is not exactly the provider's issuer.
     WrongIssuer,
     #[error("the audience does not include our client id")]
+    /// `aud` does not contain our client id.
     WrongAudience,
     #[error("the authorized party (azp) is not our client id")]
+    /// `azp` names another client, or is missing while `aud` has several entries.
     WrongAuthorizedParty,
     #[error("the required claim {0} is missing")]
+    /// A required claim (named) is absent.
     MissingClaim(String),
     #[error("the nonce does not match the one we sent")]
+    /// The ID token's `nonce` is missing or not the one this login sent.
     NonceMismatch,
     #[error("the key set could not be fetched: {0}")]
+    /// The provider's key set could not be fetched (an outage, not a forgery).
     KeySetUnavailable(String),
 }
 
 /// Claims of an ID token (Scalekit's and the standard ones we show).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct IdTokenClaims {
+    /// Issuer.
     pub iss: String,
+    /// The person's user id at the provider.
     pub sub: String,
     #[serde(deserialize_with = "string_or_list")]
+    /// Audiences: a string or an array in the token, always a list here.
     pub aud: Vec<String>,
     #[serde(default)]
+    /// Authorized party: the client the token was issued to.
     pub azp: Option<String>,
+    /// Expiry (Unix seconds).
     pub exp: i64,
     #[serde(default)]
+    /// Issued at (Unix seconds).
     pub iat: Option<i64>,
     #[serde(default)]
+    /// Echo of the login's `nonce` (replay protection).
     pub nonce: Option<String>,
     #[serde(default)]
+    /// Email address.
     pub email: Option<String>,
     #[serde(default)]
+    /// Whether the provider verified the email address.
     pub email_verified: Option<bool>,
     #[serde(default)]
+    /// Full name.
     pub name: Option<String>,
     #[serde(default)]
+    /// Given (first) name.
     pub given_name: Option<String>,
     #[serde(default)]
+    /// Family (last) name.
     pub family_name: Option<String>,
     #[serde(default)]
+    /// Profile picture URL.
     pub picture: Option<String>,
     /// Scalekit: the organization.
     #[serde(default)]
@@ -103,20 +131,29 @@ pub struct IdTokenClaims {
 /// Claims of an access token.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct AccessTokenClaims {
+    /// Issuer.
     pub iss: String,
+    /// The person's user id at the provider.
     pub sub: String,
     #[serde(deserialize_with = "string_or_list")]
+    /// Audiences: a string or an array in the token, always a list here.
     pub aud: Vec<String>,
+    /// Expiry (Unix seconds).
     pub exp: i64,
     #[serde(default)]
+    /// Issued at (Unix seconds).
     pub iat: Option<i64>,
     #[serde(default)]
+    /// Not before (Unix seconds).
     pub nbf: Option<i64>,
     #[serde(default)]
+    /// Scalekit: the provider's session id.
     pub sid: Option<String>,
     #[serde(default)]
+    /// Scalekit: the organization id.
     pub oid: Option<String>,
     #[serde(default)]
+    /// The token's unique id.
     pub jti: Option<String>,
     /// Scalekit: the person's roles in the organization.
     #[serde(default)]
@@ -220,17 +257,24 @@ fn missing_field(message: &str) -> Option<String> {
 /// The claims of Scalekit's IdP-initiated login token (`?idp_initiated_login=`).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 pub struct IdpInitiatedClaims {
+    /// Issuer.
     pub iss: String,
+    /// Expiry (Unix seconds).
     pub exp: i64,
     #[serde(default)]
+    /// Issued at (Unix seconds).
     pub iat: Option<i64>,
     #[serde(default)]
+    /// The SSO connection to log in through.
     pub connection_id: Option<String>,
     #[serde(default)]
+    /// The organization the login is for.
     pub organization_id: Option<String>,
     #[serde(default)]
+    /// The person's email, to prefill.
     pub login_hint: Option<String>,
     #[serde(default)]
+    /// Opaque state to carry through the login (becomes our `state`).
     pub relay_state: Option<String>,
 }
 

@@ -28,14 +28,20 @@ use tower_cookies::{
 /// The cookie names in use (prefixed when the cookies are `Secure`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CookieNames {
+    /// The access-token cookie.
     pub access: &'static str,
+    /// The refresh-token cookie (sent only below `/auth/refresh`).
     pub refresh: &'static str,
+    /// The ID-token cookie: the profile, the logout hint and the session marker.
     pub id: &'static str,
+    /// The UserInfo profile, for providers whose ID token has none.
     pub profile: &'static str,
+    /// The login-in-progress cookie.
     pub login: &'static str,
 }
 
 impl CookieNames {
+    /// The names with `__Host-`/`__Secure-` prefixes (`secure = true`, the default).
     pub const SECURE: CookieNames = CookieNames {
         access: "__Host-sk_access",
         refresh: "__Secure-sk_refresh",
@@ -60,7 +66,9 @@ pub const MAX_COOKIE_BYTES: usize = 4096;
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("the {cookie} cookie would be {bytes} bytes once sealed; browsers keep at most {MAX_COOKIE_BYTES}")]
 pub struct CookieTooLarge {
+    /// Which cookie.
     pub cookie: &'static str,
+    /// Its sealed size.
     pub bytes: usize,
 }
 
@@ -72,6 +80,7 @@ pub struct CookiePolicy {
     same_site: SameSite,
     access_expiry_margin_secs: u64,
     login_state_ttl_secs: u64,
+    /// The cookie names in use.
     pub names: CookieNames,
 }
 
@@ -206,14 +215,17 @@ impl CookiePolicy {
         result
     }
 
+    /// The stored access token, if the cookie unseals.
     pub fn access_token(&self, jar: &Cookies) -> Option<String> {
         self.read(jar, self.names.access)
     }
 
+    /// The stored refresh token (only on requests below `/auth/refresh`).
     pub fn refresh_token(&self, jar: &Cookies) -> Option<String> {
         self.read(jar, self.names.refresh)
     }
 
+    /// The stored ID token, if the cookie unseals.
     pub fn id_token(&self, jar: &Cookies) -> Option<String> {
         self.read(jar, self.names.id)
     }
@@ -227,6 +239,7 @@ impl CookiePolicy {
         result
     }
 
+    /// The stored UserInfo profile (JSON), if any.
     pub fn profile(&self, jar: &Cookies) -> Option<String> {
         self.read(jar, self.names.profile)
     }

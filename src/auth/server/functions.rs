@@ -91,11 +91,13 @@ pub async fn access_token() -> Result<String, ServerFnError> {
     }
 }
 
+/// Implements [`crate::auth::social_providers`].
 pub async fn social_providers() -> Result<Vec<String>, ServerFnError> {
     let (auth, _) = request_context().await?;
     Ok(auth.settings.social_providers.clone())
 }
 
+/// Implements [`crate::auth::start_login`]: cross-site requests are refused.
 pub async fn start_login(
     intent: LoginIntent,
     hints: LoginHints,
@@ -116,6 +118,7 @@ pub async fn start_login(
     Ok(())
 }
 
+/// Implements [`crate::auth::current_user`]: no provider call while keys are cached.
 pub async fn current_user() -> Result<Option<User>, ServerFnError> {
     let (auth, jar) = request_context().await?;
     Ok(match auth.session(&jar).await {
@@ -124,6 +127,7 @@ pub async fn current_user() -> Result<Option<User>, ServerFnError> {
     })
 }
 
+/// Implements [`crate::auth::refresh_session`]: 503 when the provider is down.
 pub async fn refresh_session() -> Result<Option<User>, ServerFnError> {
     reject_cross_site().await?;
     let (auth, jar) = request_context().await?;
@@ -143,6 +147,7 @@ pub async fn refresh_session() -> Result<Option<User>, ServerFnError> {
     }
 }
 
+/// Implements [`crate::auth::logout`]: clears the session, then the provider's logout.
 pub async fn logout() -> Result<(), ServerFnError> {
     reject_cross_site().await?;
     let (auth, jar) = request_context().await?;

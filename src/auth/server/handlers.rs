@@ -28,7 +28,9 @@ use tower_cookies::Cookies;
 /// What the handlers need.
 #[derive(Clone)]
 pub struct AuthHandlerState {
+    /// The session logic.
     pub auth: SharedAuth,
+    /// For the error pages' stylesheet.
     pub options: LeptosOptions,
 }
 

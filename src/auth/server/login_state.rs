@@ -10,8 +10,11 @@ use crate::oidc::{authorize::random_token, validate::constant_time_eq, Pkce};
 /// stored sealed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginState {
+    /// Sent as `state`; the callback must bring it back.
     pub state: String,
+    /// Sent as `nonce`; the ID token must carry it.
     pub nonce: String,
+    /// The PKCE verifier, sent only to the token endpoint.
     pub code_verifier: String,
     /// A validated same-origin path (see [`safe_return_path`]).
     pub return_to: String,
@@ -23,10 +26,13 @@ pub struct LoginState {
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum LoginStateError {
     #[error("no login is in progress in this browser (the login cookie is missing, expired or was already used)")]
+    /// No login cookie: missing, expired, or already used.
     Missing,
     #[error("the callback's state does not match the login in progress")]
+    /// The callback's `state` is not this browser's.
     StateMismatch,
     #[error("the login took too long")]
+    /// Older than the login window (`login_state_ttl_secs`).
     Expired,
 }
 

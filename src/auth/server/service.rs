@@ -27,8 +27,11 @@ pub type SharedAuth = Arc<AuthService>;
 
 /// Session logic: starting logins, finishing them, reading, refreshing and ending sessions.
 pub struct AuthService {
+    /// The OpenID Connect client for the configured provider.
     pub oidc: OidcClient,
+    /// Where and how the session is stored.
     pub cookies: CookiePolicy,
+    /// The `[auth]` settings of `Leptos.toml`.
     pub settings: AuthSettings,
     refreshes: RefreshCoalescer,
 }
@@ -36,7 +39,9 @@ pub struct AuthService {
 /// A valid session, as found on a request.
 #[derive(Clone, Debug)]
 pub struct Session {
+    /// The validated access token's claims (or, for opaque tokens, the ID token's).
     pub access: AccessTokenClaims,
+    /// The profile: the ID token's claims, completed from UserInfo when needed.
     pub profile: Option<IdTokenClaims>,
 }
 
@@ -85,25 +90,36 @@ pub enum SessionStatus {
 #[derive(Debug, thiserror::Error)]
 pub enum CallbackError {
     #[error("the identity provider reported an error: {error}")]
+    /// The provider sent `error` to the callback (e.g. the person cancelled).
     Provider {
+        /// The OAuth 2.0 `error` code.
         error: String,
+        /// The provider's `error_description`, shown escaped.
         description: Option<String>,
     },
     #[error(transparent)]
+    /// The callback does not belong to a login in progress here.
     LoginState(#[from] LoginStateError),
     #[error("the callback has no authorization code")]
+    /// No `code` in the callback.
     MissingCode,
     #[error("the callback names issuer {0:?}, not the provider this login started with")]
+    /// RFC 9207: the callback's `iss` is not our provider.
     IssuerMismatch(String),
     #[error("the code exchange failed: {0}")]
+    /// The code exchange failed (refused code, or the provider failed).
     Exchange(OidcError),
     #[error("the provider returned no ID token (is `openid` in the scopes?)")]
+    /// The token response has no ID token.
     NoIdToken,
     #[error("the provider's tokens were rejected: {0}")]
+    /// A token failed validation.
     InvalidTokens(OidcError),
     #[error("the profile could not be fetched from the UserInfo endpoint: {0}")]
+    /// The UserInfo endpoint failed.
     UserInfo(OidcError),
     #[error(transparent)]
+    /// The tokens do not fit in cookies.
     TokensTooLarge(#[from] CookieTooLarge),
 }
 
@@ -141,16 +157,22 @@ impl CallbackError {
 #[derive(Debug, thiserror::Error)]
 pub enum RefreshError {
     #[error("there is no refresh token")]
+    /// The request carries no refresh token.
     NoRefreshToken,
     #[error("the session has ended: {0}")]
+    /// The provider says the grant is dead (`invalid_grant`): the session is over.
     Ended(Arc<OidcError>),
     #[error("the refreshed tokens were rejected: {0}")]
+    /// A refreshed token failed validation.
     InvalidTokens(OidcError),
     #[error("the refreshed ID token names another user or issuer")]
+    /// The refreshed ID token names another person or issuer (OIDC Core 12.2).
     IdentityChanged,
     #[error("the identity provider is unavailable: {0}")]
+    /// The provider failed; the session and refresh token are kept for a retry.
     Unavailable(Arc<OidcError>),
     #[error(transparent)]
+    /// The refreshed tokens do not fit in cookies.
     TokensTooLarge(#[from] CookieTooLarge),
 }
 
@@ -158,8 +180,10 @@ pub enum RefreshError {
 #[derive(Debug, thiserror::Error)]
 pub enum BeginLoginError {
     #[error(transparent)]
+    /// Discovery failed (the provider is down or misconfigured).
     Provider(#[from] OidcError),
     #[error(transparent)]
+    /// The login state does not fit in a cookie.
     Cookie(#[from] CookieTooLarge),
 }
 
@@ -215,19 +239,25 @@ impl RefreshCoalescer {
 /// The query of `GET /auth/callback`.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct CallbackQuery {
+    /// The authorization code.
     pub code: Option<String>,
+    /// Our `state`, echoed back.
     pub state: Option<String>,
+    /// An OAuth 2.0 error instead of a code.
     pub error: Option<String>,
+    /// The error's description.
     pub error_description: Option<String>,
     /// RFC 9207: the issuer that sent the person back, from providers that say so.
     pub iss: Option<String>,
 }
 
+/// The current Unix time in seconds.
 pub fn now() -> i64 {
     jsonwebtoken::get_current_timestamp() as i64
 }
 
 impl AuthService {
+    /// The service for one provider, cookie policy and settings.
     pub fn new(oidc: OidcClient, cookies: CookiePolicy, settings: AuthSettings) -> Self {
         AuthService {
             oidc,

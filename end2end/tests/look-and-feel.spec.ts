@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { APP, PROVIDER, logIn, openHome } from "./helpers";
+import { APP, PROVIDER, logIn, openHome, waitForHydration } from "./helpers";
 
 test.describe("on a phone-sized screen", () => {
   test.use({ viewport: { width: 375, height: 667 } });
@@ -37,4 +37,47 @@ test("the whole login works from the keyboard", async ({ page }) => {
   await page.keyboard.type("ada@example.com");
   await page.keyboard.press("Enter");
   await expect(page).toHaveURL(`${APP}/dashboard/profile`);
+});
+
+// Every action says what is happening and what went wrong. The network failures are
+// real: Chromium aborts the request (as when the app is unreachable).
+test.describe("loading and error states", () => {
+  test("Log in: the app unreachable gives a clear message, and the buttons work again", async ({ page }) => {
+    await openHome(page, true);
+    await page.route("**/auth/login", (route) => route.abort("connectionrefused"));
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page.getByTestId("action-error")).toHaveText(/could not reach the app/);
+    await expect(page.getByRole("button", { name: "Log in" })).toBeEnabled();
+    await expect(page).toHaveURL(`${APP}/`);
+
+    // Reachable again: the same button works.
+    await page.unroute("**/auth/login");
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(PROVIDER);
+  });
+
+  test("Log out: a failure keeps the person on the profile with a message", async ({ page }) => {
+    await logIn(page, true);
+    await waitForHydration(page);
+    await page.route("**/auth/logout", (route) => route.abort("connectionrefused"));
+    await page.getByRole("button", { name: "Log out" }).click();
+    await expect(page.getByTestId("action-error")).toHaveText(/could not reach the app/);
+    await expect(page).toHaveURL(`${APP}/dashboard/profile`);
+    await expect(page.getByRole("button", { name: "Log out" })).toBeEnabled();
+  });
+
+  test("a failed background refresh is shown, and the next one clears it", async ({ page }) => {
+    await logIn(page, true);
+    await waitForHydration(page);
+    let refusing = true;
+    await page.route("**/auth/refresh/session", (route) =>
+      refusing ? route.abort("connectionrefused") : route.continue(),
+    );
+    // The page refreshes a little before the short test access token expires.
+    await expect(page.getByTestId("action-error")).toContainText("Your session stays", { timeout: 15_000 });
+    refusing = false;
+    await page.reload();
+    await expect(page.getByTestId("email")).toHaveText("ada@example.com");
+    await expect(page.getByTestId("action-error")).toHaveCount(0);
+  });
 });

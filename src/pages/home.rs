@@ -1,7 +1,7 @@
 //! The home page: "Log in" and "Sign up" for visitors, a greeting for signed-in people.
 
 use crate::auth::{current_user, social_providers, Notice, StartLogin, User};
-use crate::pages::profile::LogoutButton;
+use crate::pages::{friendly_error, profile::LogoutButton, ActionError};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -59,6 +59,12 @@ fn SignedOut() -> impl IntoView {
         <p class="muted" aria-live="polite">
             {move || if pending.get() { "Taking you to the sign-in page…" } else { "" }}
         </p>
+        <ActionError error=Signal::derive(move || {
+            if pending.get() {
+                return None;
+            }
+            start.value().get().and_then(Result::err).map(|err| friendly_error(&err))
+        })/>
         <SsoAndSocial start/>
     }
 }

@@ -5,3 +5,33 @@ pub mod home;
 pub mod organization;
 pub mod profile;
 pub mod settings;
+
+use leptos::prelude::*;
+
+/// Phrases a failed server-function call for people: a network failure (the app could
+/// not be reached) says so; otherwise the server's own message, which our server
+/// functions write for people.
+pub fn friendly_error(err: &ServerFnError) -> String {
+    match err {
+        ServerFnError::Request(_) => {
+            "We could not reach the app. Check your connection and try again.".into()
+        }
+        ServerFnError::ServerError(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The error of an action's last submission as an alert; nothing while there is none
+/// (or while it is being retried).
+#[component]
+pub fn ActionError(
+    /// The action's last error, already phrased (see [`friendly_error`]).
+    #[prop(into)]
+    error: Signal<Option<String>>,
+) -> impl IntoView {
+    move || {
+        error
+            .get()
+            .map(|message| view! { <p class="notice error-notice" role="alert" data-testid="action-error">{message}</p> })
+    }
+}

@@ -5,6 +5,7 @@
 //! access token expires, so an open tab stays signed in.
 
 use crate::auth::{current_user, refresh_session, Logout, User};
+use crate::pages::{friendly_error, ActionError};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
@@ -35,7 +36,9 @@ pub fn ProfilePage() -> impl IntoView {
 #[component]
 fn Profile(user: User) -> impl IntoView {
     let user = RwSignal::new(user);
-    keep_session_fresh(user);
+    // Why the last background refresh failed, shown until the next one succeeds.
+    let refresh_problem = RwSignal::new(None::<String>);
+    keep_session_fresh(user, refresh_problem);
     let field =
         move |f: fn(&User) -> Option<String>| move || user.with(f).unwrap_or_else(|| "—".into());
     view! {
@@ -67,6 +70,7 @@ fn Profile(user: User) -> impl IntoView {
                     </time>
                 </dd>
             </dl>
+            <ActionError error=refresh_problem/>
             <div class="auth-actions">
                 <a class="button" href="/">"Home"</a>
                 <a class="button" href="/dashboard/settings">"Settings"</a>
@@ -87,7 +91,7 @@ fn join_or_dash(items: &[String]) -> String {
 /// In the browser: refresh the session a little before the access token expires
 /// (a quarter of its remaining life, at most 30 s early), and again after each refresh.
 #[cfg(feature = "hydrate")]
-fn keep_session_fresh(user: RwSignal<User>) {
+fn keep_session_fresh(user: RwSignal<User>, problem: RwSignal<Option<String>>) {
     use crate::auth::Notice;
     Effect::new(move |_| {
         let expires_at = user.with(|u| u.access_token_expires_at);
@@ -98,15 +102,24 @@ fn keep_session_fresh(user: RwSignal<User>) {
             move || {
                 leptos::task::spawn_local(async move {
                     match refresh_session().await {
-                        Ok(Some(fresh)) => user.set(fresh),
+                        Ok(Some(fresh)) => {
+                            problem.set(None);
+                            user.set(fresh);
+                        }
                         Ok(None) => {
                             let _ = window()
                                 .location()
                                 .set_href(&Notice::SessionEnded.home_url());
                         }
-                        // The provider is briefly unavailable: the server-side guard
-                        // tries again on the next navigation.
-                        Err(err) => leptos::logging::warn!("session refresh failed: {err}"),
+                        // The provider is briefly unavailable: say so; the server-side
+                        // guard tries again on the next navigation.
+                        Err(err) => {
+                            leptos::logging::warn!("session refresh failed: {err}");
+                            problem.set(Some(format!(
+                                "{} Your session stays; we will try again when you open a page.",
+                                friendly_error(&err)
+                            )));
+                        }
                     }
                 });
             },
@@ -119,7 +132,7 @@ fn keep_session_fresh(user: RwSignal<User>) {
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn keep_session_fresh(_user: RwSignal<User>) {}
+fn keep_session_fresh(_user: RwSignal<User>, _problem: RwSignal<Option<String>>) {}
 
 /// "Log out": a form posting to the `logout` server function, which clears the session
 /// and sends the browser through the provider's logout URL back to the home page.
@@ -129,7 +142,15 @@ pub fn LogoutButton() -> impl IntoView {
     let pending = logout.pending();
     view! {
         <ActionForm action=logout>
-            <button type="submit" class="button" disabled=pending>"Log out"</button>
+            <button type="submit" class="button" disabled=pending>
+                {move || if pending.get() { "Signing you out…" } else { "Log out" }}
+            </button>
         </ActionForm>
+        <ActionError error=Signal::derive(move || {
+            if pending.get() {
+                return None;
+            }
+            logout.value().get().and_then(Result::err).map(|err| friendly_error(&err))
+        })/>
     }
 }

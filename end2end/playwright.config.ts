@@ -11,6 +11,8 @@ export const EXTERNAL_PROVIDER = "http://127.0.0.1:3200";
 export const EXTERNAL_APP = "http://localhost:3002";
 const EXTERNAL_CLIENT_ID = "leptos-starter";
 const EXTERNAL_CLIENT_SECRET = "external-provider-test-secret";
+// Standard Webhooks secret for POST /webhooks/scalekit (webhooks.spec.ts signs with it).
+export const WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 export default defineConfig({
   testDir: "./tests",
@@ -44,6 +46,7 @@ export default defineConfig({
         DEV_IDP_ADDR: "127.0.0.1:3100",
         DEV_IDP_ACCESS_TOKEN_TTL_SECS: String(ACCESS_TOKEN_TTL_SECS),
         RUST_LOG: "info",
+        SCALEKIT_WEBHOOK_SECRET: WEBHOOK_SECRET,
         // The tests must run against the built-in provider, whatever the shell exports.
         SCALEKIT_ENVIRONMENT_URL: "",
         SCALEKIT_CLIENT_ID: "",

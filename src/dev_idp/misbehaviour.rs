@@ -7,6 +7,7 @@
 //! variable reaches it, so a normal run never misbehaves.
 
 use super::keys::SigningKey;
+use crate::oidc::validate::access_token_hash;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
@@ -57,6 +58,8 @@ pub enum Misbehaviour {
     OpaqueAccessTokens,
     /// An outage: the token endpoint answers 503.
     TokenEndpointDown,
+    /// The ID token's `at_hash` is of another access token (token substitution).
+    WrongAccessTokenHash,
     /// Must be accepted: the ID token carries only who and when, the profile (email,
     /// name) comes from the UserInfo endpoint, as OIDC Core 5.4 has it for the code flow.
     ProfileOnlyFromUserinfo,
@@ -77,7 +80,7 @@ pub const PROFILE_CLAIMS: [&str; 5] = [
 impl Misbehaviour {
     /// Every token-validation case, for tests that walk the whole matrix
     /// (`HugeTokens`, a storage limit rather than a validation rule, is not among them).
-    pub const ALL: [Misbehaviour; 17] = [
+    pub const ALL: [Misbehaviour; 18] = [
         Misbehaviour::SignedWithAnotherKey,
         Misbehaviour::AlgNone,
         Misbehaviour::Hs256WithPublicKey,
@@ -95,6 +98,7 @@ impl Misbehaviour {
         Misbehaviour::RotateKeys,
         Misbehaviour::RefreshChangesSubject,
         Misbehaviour::RefreshChangesIssuer,
+        Misbehaviour::WrongAccessTokenHash,
     ];
 
     /// True for the cases a correct relying party must accept.
@@ -148,6 +152,14 @@ impl Misbehaviour {
             Misbehaviour::RefreshChangesIssuer if is_id_token && is_refresh => {
                 set(claims, "iss", json!("https://evil.example"))
             }
+            Misbehaviour::WrongAccessTokenHash if is_id_token => set(
+                claims,
+                "at_hash",
+                json!(access_token_hash(
+                    Algorithm::RS256,
+                    "a-token-from-elsewhere"
+                )),
+            ),
             Misbehaviour::HugeTokens if is_id_token => {
                 set(claims, "groups", json!(vec!["g".repeat(50); 100]))
             }

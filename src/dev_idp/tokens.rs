@@ -1,6 +1,11 @@
 //! Minting Scalekit-shaped tokens.
 
-use super::store::{new_id, IdpState, Person, Routing};
+use super::{
+    misbehaviour::Misbehaviour,
+    store::{new_id, IdpState, Person, Routing},
+};
+use crate::oidc::validate::access_token_hash;
+use jsonwebtoken::Algorithm;
 use serde::Serialize;
 use serde_json::json;
 
@@ -76,23 +81,31 @@ pub fn mint(
         id["nonce"] = json!(nonce);
     }
     let current = state.current_key();
-    if state.misbehaviour() == Some(super::Misbehaviour::OpaqueAccessTokens) {
-        return Ok((new_id("at"), current.sign(&id)?, ttl));
-    }
-    let Some(misbehaviour) = state.misbehaviour() else {
-        return Ok((current.sign(&access)?, current.sign(&id)?, ttl));
+    let misbehaviour = state.misbehaviour();
+    let stranger = || {
+        state.stranger_key().map_err(|_| {
+            jsonwebtoken::errors::Error::from(jsonwebtoken::errors::ErrorKind::InvalidRsaKey(
+                "stranger key".into(),
+            ))
+        })
     };
-    let mut access = access;
-    misbehaviour.alter_claims(&mut access, now, false, grant.is_refresh);
-    misbehaviour.alter_claims(&mut id, now, true, grant.is_refresh);
-    let stranger = state.stranger_key().map_err(|_| {
-        jsonwebtoken::errors::Error::from(jsonwebtoken::errors::ErrorKind::InvalidRsaKey(
-            "stranger key".into(),
-        ))
-    })?;
-    Ok((
-        misbehaviour.sign(&access, &current, stranger)?,
-        misbehaviour.sign(&id, &current, stranger)?,
-        ttl,
-    ))
+    let access_token = match misbehaviour {
+        None => current.sign(&access)?,
+        Some(Misbehaviour::OpaqueAccessTokens) => new_id("at"),
+        Some(misbehaviour) => {
+            let mut access = access;
+            misbehaviour.alter_claims(&mut access, now, false, grant.is_refresh);
+            misbehaviour.sign(&access, &current, stranger()?)?
+        }
+    };
+    // Like Scalekit: the ID token carries the hash of the access token issued with it.
+    id["at_hash"] = json!(access_token_hash(Algorithm::RS256, &access_token));
+    let id_token = match misbehaviour {
+        None | Some(Misbehaviour::OpaqueAccessTokens) => current.sign(&id)?,
+        Some(misbehaviour) => {
+            misbehaviour.alter_claims(&mut id, now, true, grant.is_refresh);
+            misbehaviour.sign(&id, &current, stranger()?)?
+        }
+    };
+    Ok((access_token, id_token, ttl))
 }

@@ -76,6 +76,9 @@ pub enum ValidationError {
     #[error("the nonce does not match the one we sent")]
     /// The ID token's `nonce` is missing or not the one this login sent.
     NonceMismatch,
+    /// The ID token's `at_hash` does not match the access token issued with it.
+    #[error("the access token does not match the ID token's at_hash")]
+    AccessTokenHashMismatch,
     #[error("the key set could not be fetched: {0}")]
     /// The provider's key set could not be fetched (an outage, not a forgery).
     KeySetUnavailable(String),
@@ -126,6 +129,9 @@ pub struct IdTokenClaims {
     /// Scalekit: the provider's session.
     #[serde(default)]
     pub sid: Option<String>,
+    /// Hash of the access token issued with this ID token (see [`check_access_token_hash`]).
+    #[serde(default)]
+    pub at_hash: Option<String>,
 }
 
 /// Claims of an access token.
@@ -337,6 +343,53 @@ pub async fn validate_id_token(
         }
     }
     Ok(claims)
+}
+
+/// Checks the ID token's `at_hash` against the access token issued with it (OIDC Core
+/// 3.1.3.8 and 3.3.2.11): the base64url left half of the access token's hash, with the
+/// hash of the ID token's signature algorithm. It binds the access token, opaque ones
+/// included, to the validated ID token, so a token from elsewhere cannot be slipped in.
+/// An ID token without `at_hash` passes (the claim is optional in the code flow).
+/// `id_token` must already be validated: only its header's `alg` is read here.
+pub fn check_access_token_hash(
+    id_token: &str,
+    at_hash: Option<&str>,
+    access_token: &str,
+) -> Result<(), ValidationError> {
+    let Some(expected) = at_hash else {
+        return Ok(());
+    };
+    let alg = jsonwebtoken::decode_header(id_token)
+        .map_err(|_| ValidationError::Malformed)?
+        .alg;
+    let computed = access_token_hash(alg, access_token)
+        .ok_or_else(|| ValidationError::DisallowedAlgorithm(format!("{alg:?}")))?;
+    if constant_time_eq(computed.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ValidationError::AccessTokenHashMismatch)
+    }
+}
+
+/// The `at_hash` value of `access_token` for an ID token signed with `alg`; `None` for
+/// algorithms outside the allow-list.
+pub fn access_token_hash(alg: Algorithm, access_token: &str) -> Option<String> {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use sha2::{Digest, Sha256, Sha384, Sha512};
+    let digest: Vec<u8> = match alg {
+        Algorithm::RS256 | Algorithm::PS256 | Algorithm::ES256 => {
+            Sha256::digest(access_token.as_bytes()).to_vec()
+        }
+        Algorithm::RS384 | Algorithm::PS384 | Algorithm::ES384 => {
+            Sha384::digest(access_token.as_bytes()).to_vec()
+        }
+        // Ed25519 signs with SHA-512 internally, which OIDC uses for its hashes too.
+        Algorithm::RS512 | Algorithm::PS512 | Algorithm::EdDSA => {
+            Sha512::digest(access_token.as_bytes()).to_vec()
+        }
+        _ => return None,
+    };
+    Some(URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]))
 }
 
 /// Validates an access token (signature, `exp`, `nbf`, `iat`, `iss`, `aud`, `sub`).
@@ -663,5 +716,37 @@ mod tests {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn at_hash_binds_the_access_token_to_the_id_token() {
+        // OIDC Core 1.0, Appendix A.3: this access token's RS256 at_hash.
+        let access = "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y";
+        assert_eq!(
+            access_token_hash(Algorithm::RS256, access).as_deref(),
+            Some("77QmUPtjPfzWtF2AnpK9RQ")
+        );
+        assert_eq!(
+            access_token_hash(Algorithm::RS384, access).map(|h| h.len()),
+            Some(32),
+            "left half of SHA-384, base64url"
+        );
+        assert_eq!(access_token_hash(Algorithm::HS256, access), None);
+
+        let key = TestKey::new("k1");
+        let id_token = key.sign(&id_claims());
+        assert_eq!(
+            check_access_token_hash(&id_token, Some("77QmUPtjPfzWtF2AnpK9RQ"), access),
+            Ok(())
+        );
+        assert_eq!(
+            check_access_token_hash(&id_token, Some("77QmUPtjPfzWtF2AnpK9RQ"), "another-token"),
+            Err(ValidationError::AccessTokenHashMismatch)
+        );
+        assert_eq!(
+            check_access_token_hash(&id_token, None, "another-token"),
+            Ok(()),
+            "at_hash is optional in the code flow"
+        );
     }
 }

@@ -38,7 +38,7 @@ async fn every_broken_login_token_is_rejected() {
         assert!(body.contains("could not be verified"), "{case:?}: {body}");
         checked += 1;
     }
-    assert_eq!(checked, 13);
+    assert_eq!(checked, 14);
 
     // The provider behaving again, the same app logs people in.
     idp.misbehave(None).unwrap();

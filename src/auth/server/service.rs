@@ -8,8 +8,8 @@ use super::{
 use crate::{
     auth::{LoginHints, LoginIntent, User},
     oidc::{
-        userinfo::lacks_profile, AccessTokenClaims, AuthorizationOptions, IdTokenClaims,
-        OidcClient, OidcError, Prompt, TokenSet, UserInfo,
+        userinfo::lacks_profile, validate::check_access_token_hash, AccessTokenClaims,
+        AuthorizationOptions, IdTokenClaims, OidcClient, OidcError, Prompt, TokenSet, UserInfo,
     },
     settings::AuthSettings,
 };
@@ -343,6 +343,8 @@ impl AuthService {
             .validate_id_token(id_token, Some(&login.nonce))
             .await
             .map_err(CallbackError::InvalidTokens)?;
+        check_access_token_hash(id_token, profile.at_hash.as_deref(), &tokens.access_token)
+            .map_err(|e| CallbackError::InvalidTokens(e.into()))?;
         let access = self
             .access_claims(&tokens, Some(&profile))
             .await
@@ -523,6 +525,8 @@ impl AuthService {
                     .validate_id_token(id_token, None)
                     .await
                     .map_err(RefreshError::InvalidTokens)?;
+                check_access_token_hash(id_token, claims.at_hash.as_deref(), &tokens.access_token)
+                    .map_err(|e| RefreshError::InvalidTokens(e.into()))?;
                 // OIDC Core 12.2: a refreshed ID token must name the same person and issuer.
                 if let Some(previous) = &previous {
                     if previous.sub != claims.sub || previous.iss != claims.iss {

@@ -9,9 +9,9 @@ use crate::{
         AuthService, SharedAuth,
     },
     config::{ConfigError, EnvConfig},
-    oidc::{ClientConfig, OidcClient},
+    oidc::{discovery::ClientAuthMethod, ClientConfig, OidcClient},
     security::{security_headers, SecurityPolicy},
-    settings::{Settings, SettingsError},
+    settings::{Settings, SettingsError, TokenEndpointAuthSetting},
 };
 use axum::{serve::ListenerExt, Router};
 use leptos::prelude::*;
@@ -109,6 +109,11 @@ pub async fn assemble(
         jwks_min_refetch_interval: Duration::from_secs(
             auth_settings.jwks_refetch_min_interval_secs,
         ),
+        client_auth: match auth_settings.token_endpoint_auth_method {
+            TokenEndpointAuthSetting::Auto => None,
+            TokenEndpointAuthSetting::ClientSecretPost => Some(ClientAuthMethod::Post),
+            TokenEndpointAuthSetting::ClientSecretBasic => Some(ClientAuthMethod::Basic),
+        },
     })?;
 
     let secret = match &env.session_secret {

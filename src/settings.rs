@@ -38,6 +38,23 @@ pub struct AuthSettings {
     /// Social login buttons on the home page (`provider=` values Scalekit knows).
     #[serde(default)]
     pub social_providers: Vec<String>,
+    /// How the app authenticates at the token endpoint.
+    #[serde(default)]
+    pub token_endpoint_auth_method: TokenEndpointAuthSetting,
+}
+
+/// `token_endpoint_auth_method`: what the client is registered for at the provider.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenEndpointAuthSetting {
+    /// `client_secret_post` when the provider advertises it (Scalekit), else
+    /// `client_secret_basic`.
+    #[default]
+    Auto,
+    /// The secret in the form body.
+    ClientSecretPost,
+    /// The secret in an HTTP Basic header (the OAuth 2.0 default; e.g. Okta's).
+    ClientSecretBasic,
 }
 
 impl AuthSettings {

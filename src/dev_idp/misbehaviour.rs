@@ -54,6 +54,10 @@ pub enum Misbehaviour {
     /// Must be accepted: discovery advertises only `client_secret_basic`, and the token
     /// endpoint refuses a secret in the body (as some standard providers do).
     BasicClientAuthOnly,
+    /// Discovery advertises both `client_secret_post` and `client_secret_basic`, but the
+    /// client is registered for Basic only (Okta's default): works once the app's
+    /// `token_endpoint_auth_method` says so.
+    RegisteredForBasicAuth,
     /// Must be accepted: opaque (non-JWT) access tokens, as some providers issue.
     OpaqueAccessTokens,
     /// An outage: the token endpoint answers 503.

@@ -417,7 +417,10 @@ async fn token(
         return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response();
     }
     let form: TokenForm = parse(std::str::from_utf8(&body).ok());
-    let basic_only = state.misbehaviour() == Some(Misbehaviour::BasicClientAuthOnly);
+    let basic_only = matches!(
+        state.misbehaviour(),
+        Some(Misbehaviour::BasicClientAuthOnly | Misbehaviour::RegisteredForBasicAuth)
+    );
     let (client_id, client_secret) = match basic_credentials(&headers) {
         Some(credentials) => credentials,
         None if basic_only => (String::new(), String::new()),

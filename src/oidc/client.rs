@@ -2,7 +2,7 @@
 
 use super::{
     authorize::{authorization_url, AuthorizationOptions, AuthorizationRequest},
-    discovery::{discover, ProviderMetadata},
+    discovery::{discover, ClientAuthMethod, ProviderMetadata},
     jwks::JwksCache,
     logout::logout_url,
     token::{self, ClientAuth, TokenSet},
@@ -62,6 +62,9 @@ pub struct ClientConfig {
     pub timeout: Duration,
     /// Least time between two key-set refetches caused by unknown `kid`s.
     pub jwks_min_refetch_interval: Duration,
+    /// How to authenticate at the token endpoint; `None` follows discovery (see
+    /// [`ProviderMetadata::client_auth`]).
+    pub client_auth: Option<ClientAuthMethod>,
 }
 
 /// What we learn about the provider on first use.
@@ -187,7 +190,7 @@ impl OidcClient {
         ClientAuth {
             client_id: &self.config.client_id,
             client_secret: self.config.client_secret.expose(),
-            method: metadata.client_auth,
+            method: self.config.client_auth.unwrap_or(metadata.client_auth),
         }
     }
 

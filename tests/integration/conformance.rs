@@ -164,6 +164,41 @@ async fn a_provider_that_only_takes_basic_client_authentication_works() {
 }
 
 #[tokio::test]
+async fn a_client_registered_for_basic_auth_needs_the_setting_and_works_with_it() {
+    use scalekit_leptos_starter::settings::TokenEndpointAuthSetting;
+    // The provider advertises both methods, but this client is registered for Basic.
+    let auto = spawn_app(300).await;
+    let idp = auto.server.dev_idp.as_ref().unwrap();
+    idp.misbehave(Some(Misbehaviour::RegisteredForBasicAuth))
+        .unwrap();
+    let (status, session, body) = attempt_login(&auto).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(!session);
+    assert!(
+        body.contains("did not recognise this app") && body.contains("token_endpoint_auth_method"),
+        "the page says what to fix: {body}"
+    );
+
+    let configured = spawn_app_with(300, |settings| {
+        settings.auth.token_endpoint_auth_method = TokenEndpointAuthSetting::ClientSecretBasic;
+    })
+    .await;
+    let idp = configured.server.dev_idp.as_ref().unwrap();
+    idp.misbehave(Some(Misbehaviour::RegisteredForBasicAuth))
+        .unwrap();
+    let mut browser = Browser::default();
+    log_in(&mut browser, &configured, "ada@example.com").await;
+    let response = browser
+        .get(&configured.url.join("/auth/refresh").unwrap())
+        .await;
+    assert_eq!(
+        location(&response, &configured.url).path(),
+        "/dashboard/profile",
+        "refresh uses Basic too"
+    );
+}
+
+#[tokio::test]
 async fn opaque_access_tokens_keep_a_session_from_the_id_token_and_expires_in() {
     let app = spawn_app(300).await;
     app.server

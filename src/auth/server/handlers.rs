@@ -11,6 +11,7 @@ use super::{
 };
 use crate::{
     auth::{Notice, REFRESH_PATH},
+    oidc::OidcError,
     pages::errors::{error_document, ErrorPage},
 };
 use axum::{
@@ -96,6 +97,16 @@ async fn callback(
 }
 
 fn callback_error_page(err: CallbackError) -> ErrorPage {
+    if let CallbackError::Exchange(OidcError::Refused { error, .. }) = &err {
+        if error == "invalid_client" {
+            return ErrorPage {
+                title: "The sign-in service did not recognise this app".into(),
+                message: "The identity provider refused the app's client credentials, so you were not signed in. The site's administrator needs to check SCALEKIT_CLIENT_ID, SCALEKIT_CLIENT_SECRET and token_endpoint_auth_method in Leptos.toml.".into(),
+                provider_error: None,
+                retry: Some(("Back to the home page".into(), "/".into())),
+            };
+        }
+    }
     if err.is_provider_outage() {
         return ErrorPage {
             title: "The sign-in service is not answering".into(),

@@ -111,6 +111,9 @@ pub struct IdpState {
     refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
     /// The development loop's state file (see `persist`), when one is configured.
     state_file: Option<StateFile>,
+    /// One save at a time: concurrent saves would share the temporary file, and a
+    /// slower, older snapshot could land after a newer one.
+    saving: Mutex<()>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -176,6 +179,7 @@ impl IdpState {
             codes: Mutex::new(HashMap::new()),
             refresh_tokens: Mutex::new(snapshot.refresh_tokens),
             state_file,
+            saving: Mutex::new(()),
         };
         state.save();
         Ok(state)
@@ -187,6 +191,7 @@ impl IdpState {
         let Some(file) = &self.state_file else {
             return;
         };
+        let _one_at_a_time = lock(&self.saving);
         let seeded = |email: &str| {
             self.settings
                 .users

@@ -70,6 +70,8 @@ pub enum Misbehaviour {
     /// As above, but the UserInfo endpoint answers about another person (token
     /// substitution): the login must be refused.
     UserinfoAboutAnotherUser,
+    /// As `ProfileOnlyFromUserinfo`, but the UserInfo endpoint answers 503 (an outage).
+    UserinfoDown,
 }
 
 /// The profile claims a UserInfo-only provider leaves out of its ID tokens.
@@ -167,7 +169,9 @@ impl Misbehaviour {
             Misbehaviour::HugeTokens if is_id_token => {
                 set(claims, "groups", json!(vec!["g".repeat(50); 100]))
             }
-            Misbehaviour::ProfileOnlyFromUserinfo | Misbehaviour::UserinfoAboutAnotherUser
+            Misbehaviour::ProfileOnlyFromUserinfo
+            | Misbehaviour::UserinfoAboutAnotherUser
+            | Misbehaviour::UserinfoDown
                 if is_id_token =>
             {
                 if let Some(map) = claims.as_object_mut() {

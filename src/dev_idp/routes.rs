@@ -122,6 +122,9 @@ async fn keys(State(state): State<Shared>) -> Response {
 /// token must be one of ours (signature, issuer, audience, lifetime).
 async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Response {
     Counters::bump(&state.counters.userinfo);
+    if state.misbehaviour() == Some(Misbehaviour::UserinfoDown) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response();
+    }
     let unauthorized = || {
         let mut response = oauth_error(
             StatusCode::UNAUTHORIZED,

@@ -269,3 +269,27 @@ async fn a_userinfo_answer_about_someone_else_is_refused() {
     assert!(!session, "no session from a substituted profile");
     assert!(body.contains("could not be verified"), "{body}");
 }
+
+#[tokio::test]
+async fn a_userinfo_outage_is_a_retry_page_and_no_session() {
+    let app = spawn_app(300).await;
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    idp.misbehave(Some(Misbehaviour::UserinfoDown)).unwrap();
+    let (status, session, body) = attempt_login(&app).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(!session, "no half-made session without a profile");
+    assert!(
+        body.contains("not answering") && body.contains("Try again"),
+        "{body}"
+    );
+
+    idp.misbehave(Some(Misbehaviour::ProfileOnlyFromUserinfo))
+        .unwrap();
+    let (status, session, _) = attempt_login(&app).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the retry works once it is back"
+    );
+    assert!(session);
+}

@@ -50,7 +50,7 @@ impl SessionSecret {
         }
         std::fs::create_dir_all(dir)?;
         let secret = crate::oidc::authorize::random_token();
-        crate::dev_idp::persist::write_private(&path, secret.as_bytes())?;
+        write_private(&path, secret.as_bytes())?;
         Ok(SessionSecret(secret))
     }
 }
@@ -59,6 +59,20 @@ impl std::fmt::Debug for SessionSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SessionSecret(…)")
     }
+}
+
+#[cfg(feature = "dev-idp")]
+/// Writes a file only its owner can read (development secrets kept on disk).
+pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(bytes)
 }
 
 /// The minimum length of `SESSION_SECRET`.

@@ -195,7 +195,7 @@ fn router(
     webhooks: Option<crate::webhooks::Webhooks>,
     options: LeptosOptions,
 ) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let hashed_assets = options.hash_files;
     let context_auth = auth.clone();
     let context_policy = policy.clone();
@@ -420,6 +420,18 @@ async fn start() -> Result<(), StartError> {
             addr: addr.to_string(),
             source,
         })
+}
+
+/// The app's routes, generated once per process. Generating them renders the app with
+/// resource loading suspended by a process-wide flag, and a page whose resource first
+/// polls meanwhile on another thread never finishes (leptos-rs/leptos#4773). One server
+/// per process never overlaps the two; tests that start many servers in one process did
+/// (a rare hang of a hostile-input request). Generated once, before any router exists,
+/// no render can overlap it.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// `target/dev-state` (beside the site root) when running under `cargo leptos watch`,

@@ -81,22 +81,9 @@ impl StateFile {
         }
         let json = serde_json::to_vec(snapshot).map_err(io::Error::other)?;
         let temporary = self.path.with_extension("tmp");
-        write_private(&temporary, &json)?;
+        crate::config::write_private(&temporary, &json)?;
         std::fs::rename(&temporary, &self.path)
     }
-}
-
-/// Writes a file only its owner can read.
-pub fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(bytes)
 }
 
 #[cfg(test)]

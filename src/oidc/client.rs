@@ -247,15 +247,19 @@ impl OidcClient {
         .await
     }
 
-    /// Validates an ID token; `nonce` is required at login, `None` on refresh.
+    /// Validates an ID token and binds it to the access token issued with it (`at_hash`,
+    /// when present); `nonce` is required at login, `None` on refresh.
     pub async fn validate_id_token(
         &self,
         token: &str,
         nonce: Option<&str>,
+        access_token: &str,
     ) -> Result<IdTokenClaims, OidcError> {
         let provider = self.provider().await?;
         let expect = self.expectations(&provider.metadata);
-        Ok(validate::validate_id_token(&provider.jwks, token, &expect, nonce).await?)
+        let claims = validate::validate_id_token(&provider.jwks, token, &expect, nonce).await?;
+        validate::check_access_token_hash(token, claims.at_hash.as_deref(), access_token)?;
+        Ok(claims)
     }
 
     /// Validates the token of an IdP-initiated login (`?idp_initiated_login=`).

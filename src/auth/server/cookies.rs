@@ -342,7 +342,7 @@ mod tests {
             assert_eq!(c.secure(), Some(true), "{}", c.name());
             assert_eq!(c.same_site(), Some(SameSite::Lax), "{}", c.name());
             // Sealed: the browser never sees the token itself. (Distinctive values: a
-            // two-letter one turns up in random ciphertext about once a hundred runs.)
+            // two-letter one turns up in random ciphertext a few runs in a hundred.)
             for token in [
                 "access-token-value",
                 "refresh-token-value",

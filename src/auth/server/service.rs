@@ -8,8 +8,8 @@ use super::{
 use crate::{
     auth::{LoginHints, LoginIntent, User},
     oidc::{
-        userinfo::lacks_profile, validate::check_access_token_hash, AccessTokenClaims,
-        AuthorizationOptions, IdTokenClaims, OidcClient, OidcError, Prompt, TokenSet, UserInfo,
+        userinfo::lacks_profile, AccessTokenClaims, AuthorizationOptions, IdTokenClaims,
+        OidcClient, OidcError, Prompt, TokenSet, UserInfo,
     },
     settings::AuthSettings,
 };
@@ -340,11 +340,9 @@ impl AuthService {
         let id_token = tokens.id_token.as_deref().ok_or(CallbackError::NoIdToken)?;
         let profile = self
             .oidc
-            .validate_id_token(id_token, Some(&login.nonce))
+            .validate_id_token(id_token, Some(&login.nonce), &tokens.access_token)
             .await
             .map_err(CallbackError::InvalidTokens)?;
-        check_access_token_hash(id_token, profile.at_hash.as_deref(), &tokens.access_token)
-            .map_err(|e| CallbackError::InvalidTokens(e.into()))?;
         let access = self
             .access_claims(&tokens, Some(&profile))
             .await
@@ -520,13 +518,11 @@ impl AuthService {
         };
         let profile = match tokens.id_token.as_deref() {
             Some(id_token) => {
-                let claims = self
+                let mut claims = self
                     .oidc
-                    .validate_id_token(id_token, None)
+                    .validate_id_token(id_token, None, &tokens.access_token)
                     .await
                     .map_err(RefreshError::InvalidTokens)?;
-                check_access_token_hash(id_token, claims.at_hash.as_deref(), &tokens.access_token)
-                    .map_err(|e| RefreshError::InvalidTokens(e.into()))?;
                 // OIDC Core 12.2: a refreshed ID token must name the same person and issuer.
                 if let Some(previous) = &previous {
                     if previous.sub != claims.sub || previous.iss != claims.iss {
@@ -534,7 +530,6 @@ impl AuthService {
                         return Err(RefreshError::IdentityChanged);
                     }
                 }
-                let mut claims = claims;
                 self.fill_from_userinfo(jar, &mut claims);
                 Some(claims)
             }

@@ -4,12 +4,13 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use scalekit_leptos_starter::{
-    auth::server::cookies::CookiePolicy,
+    auth::server::cookies::{CookiePolicy, SessionBinding},
     oidc::{
         authorize::{authorization_url, AuthorizationOptions, AuthorizationRequest, Pkce},
         jwks::JwksCache,
         test_support::{JwksServer, TestKey},
         validate::{validate_access_token, Expectations},
+        KeySource,
     },
     settings::Settings,
 };
@@ -39,14 +40,19 @@ fn benches(c: &mut Criterion) {
     };
     // Warm the cache: the benchmark measures the steady state (no provider call).
     runtime
-        .block_on(validate_access_token(&cache, &token, &expect))
+        .block_on(validate_access_token(
+            &cache,
+            &token,
+            &expect,
+            KeySource::Untrusted,
+        ))
         .expect("valid token");
     let fetches = server.hits();
 
     c.bench_function("validate access token (RS256, cached keys)", |b| {
         b.to_async(&runtime).iter(|| async {
             black_box(
-                validate_access_token(&cache, black_box(&token), &expect)
+                validate_access_token(&cache, black_box(&token), &expect, KeySource::Untrusted)
                     .await
                     .is_ok(),
             )
@@ -79,6 +85,7 @@ fn benches(c: &mut Criterion) {
 
     let settings = Settings::from_toml(include_str!("../Leptos.toml")).expect("settings");
     let policy = CookiePolicy::new(&settings.cookies, 600, b"0123456789abcdef0123456789abcdef");
+    let binding = SessionBinding::new();
     c.bench_function("seal session cookies (access + refresh + ID token)", |b| {
         b.iter(|| {
             let jar = Cookies::default();
@@ -89,6 +96,7 @@ fn benches(c: &mut Criterion) {
                     300,
                     Some("rt_refresh"),
                     Some(&token),
+                    &binding,
                 )
                 .expect("fits");
             black_box(jar)
@@ -96,7 +104,7 @@ fn benches(c: &mut Criterion) {
     });
     let jar = Cookies::default();
     policy
-        .set_session(&jar, &token, 300, None, None)
+        .set_session(&jar, &token, 300, None, None, &binding)
         .expect("fits");
     let sealed = jar
         .get(policy.names.access)

@@ -36,7 +36,11 @@ async fn whoami(State(auth): State<SharedAuth>, headers: HeaderMap) -> Response 
     let Some(token) = token else {
         return unauthorized("a bearer token is required");
     };
-    match auth.oidc.validate_access_token(token).await {
+    match auth
+        .oidc
+        .validate_access_token(token, crate::oidc::KeySource::Untrusted)
+        .await
+    {
         Ok(claims) => Json(json!({
             "sub": claims.sub,
             "organization_id": claims.oid,

@@ -214,6 +214,60 @@ fn parse_environment_url(raw: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+/// The provider variables and `SESSION_SECRET` a build without the built-in provider needs,
+/// and which of them `config` lacks: the start-up error names them all at once.
+pub fn missing_provider_variables(get: impl Fn(&str) -> Option<String>) -> Vec<&'static str> {
+    PROVIDER_VARS
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(["SESSION_SECRET"])
+        .filter(|name| get(name).is_none_or(|v| v.trim().is_empty()))
+        .collect()
+}
+
+/// Why the built-in provider may not run here.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error(
+    "refusing to start the built-in identity provider: {reason}. It has no passwords (anyone can \
+     sign in as anyone), so it runs only for local development: APP_URL http://localhost… or \
+     http://127.0.0.1… and loopback listen addresses. In production set SCALEKIT_ENVIRONMENT_URL, \
+     SCALEKIT_CLIENT_ID, SCALEKIT_CLIENT_SECRET and SESSION_SECRET"
+)]
+pub struct BuiltInProviderRefused {
+    /// What makes this deployment look like more than local development.
+    pub reason: String,
+}
+
+/// Checks that a deployment without `SCALEKIT_*` is local development: `APP_URL` is plain
+/// http on `localhost` or `127.0.0.1`, and the app and the built-in provider listen on
+/// loopback addresses only. A production deployment whose secrets failed to mount stops
+/// here instead of serving a provider that lets anyone in.
+pub fn built_in_provider_allowed(
+    app_url: &Url,
+    app_addr: std::net::SocketAddr,
+    provider_addr: std::net::SocketAddr,
+) -> Result<(), BuiltInProviderRefused> {
+    let refuse = |reason: String| Err(BuiltInProviderRefused { reason });
+    let local_host = matches!(app_url.host_str(), Some("localhost" | "127.0.0.1"));
+    if app_url.scheme() != "http" || !local_host {
+        return refuse(format!(
+            "APP_URL is {}",
+            app_url.as_str().trim_end_matches('/')
+        ));
+    }
+    if !app_addr.ip().is_loopback() {
+        return refuse(format!(
+            "the app listens on {app_addr} (not a loopback address)"
+        ));
+    }
+    if !provider_addr.ip().is_loopback() {
+        return refuse(format!(
+            "the built-in provider would listen on {provider_addr} (not a loopback address)"
+        ));
+    }
+    Ok(())
+}
+
 impl EnvConfig {
     /// The absolute URL of a path of this app, e.g. the OAuth redirect URI.
     pub fn app_url_for(&self, path: &str) -> String {
@@ -333,6 +387,61 @@ mod tests {
             assert_eq!(mode & 0o077, 0, "owner-only");
         }
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_built_in_provider_runs_only_for_local_development() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        let addr = |a: &str| a.parse::<std::net::SocketAddr>().unwrap();
+        let loopback = addr("127.0.0.1:3000");
+        let idp = addr("127.0.0.1:3100");
+        for app in ["http://localhost:3000", "http://127.0.0.1:8080"] {
+            assert_eq!(
+                built_in_provider_allowed(&url(app), loopback, idp),
+                Ok(()),
+                "{app}"
+            );
+        }
+        assert!(
+            built_in_provider_allowed(&url("http://localhost:3000"), addr("[::1]:3000"), idp)
+                .is_ok()
+        );
+        for app in [
+            "https://app.example.com",
+            "https://localhost:3000",
+            "http://app.example.com",
+            "http://localhost.example.com",
+            "http://10.0.0.5:3000",
+        ] {
+            let err = built_in_provider_allowed(&url(app), loopback, idp).unwrap_err();
+            assert!(err.to_string().contains("APP_URL is"), "{app}: {err}");
+        }
+        let err =
+            built_in_provider_allowed(&url("http://localhost:3000"), addr("0.0.0.0:3000"), idp)
+                .unwrap_err();
+        assert!(err.to_string().contains("0.0.0.0:3000"), "{err}");
+        let err = built_in_provider_allowed(
+            &url("http://localhost:3000"),
+            loopback,
+            addr("0.0.0.0:3100"),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("0.0.0.0:3100"), "{err}");
+    }
+
+    #[test]
+    fn missing_provider_variables_are_named_together() {
+        assert_eq!(
+            missing_provider_variables(|_| None),
+            [
+                "SCALEKIT_ENVIRONMENT_URL",
+                "SCALEKIT_CLIENT_ID",
+                "SCALEKIT_CLIENT_SECRET",
+                "SESSION_SECRET"
+            ]
+        );
+        let set = |name: &str| (name == "SCALEKIT_CLIENT_ID").then(|| "skc_1".to_string());
+        assert!(!missing_provider_variables(set).contains(&"SCALEKIT_CLIENT_ID"));
     }
 
     #[test]

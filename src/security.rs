@@ -1,7 +1,9 @@
 //! Response headers that harden every page: a nonce-based Content Security Policy for
 //! the app's pages, a strict default policy for everything else, no sniffing, no
-//! framing, no referrer to other sites (the callback URL carries a code), and no caching
-//! of anything under `/auth/`.
+//! framing, no referrer to other sites (the callback URL carries a code), no caching of
+//! anything under `/auth/` nor of any page rendered for a signed-in person (`private,
+//! no-store`: no shared cache may keep one person's page for another), and HSTS when the
+//! app is served over https.
 
 use axum::{
     extract::{Request, State},
@@ -19,7 +21,14 @@ pub struct SecurityPolicy {
     pub provider_origin: String,
     /// cargo-leptos' live-reload websocket port, when running under `cargo leptos watch`.
     pub reload_port: Option<u32>,
+    /// `APP_URL` is https: browsers are told to use nothing else (`Strict-Transport-Security`).
+    pub hsts: bool,
+    /// The cookies whose presence means the request is a signed-in person's.
+    pub session_cookies: Vec<&'static str>,
 }
+
+/// One year, without `includeSubDomains`: sibling hosts may not all be on https yet.
+const HSTS: &str = "max-age=31536000";
 
 impl SecurityPolicy {
     /// The CSP of a server-rendered app page whose inline scripts carry `nonce`.
@@ -68,6 +77,8 @@ pub async fn security_headers(
     next: Next,
 ) -> Response {
     let is_auth = request.uri().path().starts_with("/auth/");
+    let is_asset = request.uri().path().starts_with("/pkg/");
+    let signed_in = carries_any_cookie(request.headers(), &policy.session_cookies);
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
@@ -88,10 +99,32 @@ pub async fn security_headers(
         HeaderName::from_static("cross-origin-opener-policy"),
         HeaderValue::from_static("same-origin"),
     );
-    if is_auth {
+    if signed_in && !is_asset {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    } else if is_auth {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    if policy.hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
     response
+}
+
+/// True when the request's `Cookie` headers name one of `names`.
+fn carries_any_cookie(headers: &axum::http::HeaderMap, names: &[&str]) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, _)| names.contains(&name))
 }
 
 #[cfg(test)]
@@ -102,6 +135,8 @@ mod tests {
         SecurityPolicy {
             provider_origin: "https://acme.scalekit.dev".into(),
             reload_port: None,
+            hsts: false,
+            session_cookies: vec!["__Host-sk_access", "__Host-sk_id"],
         }
     }
 
@@ -118,6 +153,16 @@ mod tests {
             ..policy()
         };
         assert!(watching.page_csp("n").contains("ws://localhost:3001"));
+    }
+
+    #[test]
+    fn session_cookies_are_recognised_by_name_only() {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(header::COOKIE, "a=1; __Host-sk_id=xyz".parse().unwrap());
+        assert!(carries_any_cookie(&headers, &policy().session_cookies));
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(header::COOKIE, "x=__Host-sk_id".parse().unwrap());
+        assert!(!carries_any_cookie(&headers, &policy().session_cookies));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use crate::{
     auth::server::{
         cookies::CookiePolicy,
         handlers::{self, AuthHandlerState},
+        request_site::{same_origin_server_functions, AppOrigin},
         AuthService, SharedAuth,
     },
     config::{ConfigError, EnvConfig},
@@ -28,6 +29,13 @@ pub enum StartError {
     Settings(#[from] SettingsError),
     #[error("cannot read the Leptos build settings from Cargo.toml: {0}")]
     Leptos(String),
+    #[error(transparent)]
+    BuiltInProviderRefused(#[from] crate::config::BuiltInProviderRefused),
+    #[error(
+        "no identity provider is configured and this build has no built-in one: set {}",
+        .0.join(", ")
+    )]
+    NoProvider(Vec<&'static str>),
     #[error("cannot start the built-in identity provider on {addr}: {source}")]
     DevIdp {
         addr: String,
@@ -75,8 +83,13 @@ pub async fn assemble(
         #[cfg(feature = "dev-idp")]
         None => {
             let initiate = env.app_url_for(handlers::IDP_INITIATED_PATH);
-            let idp =
-                start_dev_idp(settings, &redirect_uri, &post_logout_redirect_uri, &initiate).await?;
+            let idp = start_dev_idp(
+                settings,
+                &redirect_uri,
+                &post_logout_redirect_uri,
+                &initiate,
+            )
+            .await?;
             let credentials = crate::config::ProviderCredentials {
                 environment_url: idp.issuer.clone(),
                 client_id: idp.client_id.clone(),
@@ -87,11 +100,9 @@ pub async fn assemble(
         }
         #[cfg(not(feature = "dev-idp"))]
         None => {
-            return Err(StartError::Config(ConfigError {
-                var: "SCALEKIT_ENVIRONMENT_URL",
-                problem: "is not set, and this build has no built-in identity provider (cargo feature `dev-idp`)".into(),
-                example: "https://your-env.scalekit.dev",
-            }))
+            return Err(StartError::NoProvider(
+                crate::config::missing_provider_variables(|_| None),
+            ))
         }
     };
 
@@ -125,7 +136,13 @@ pub async fn assemble(
         auth_settings.login_state_ttl_secs,
         &secret,
     );
-    let auth: SharedAuth = Arc::new(AuthService::new(oidc, cookies, auth_settings.clone()));
+    let session_cookies = vec![cookies.names.access, cookies.names.id];
+    let auth: SharedAuth = Arc::new(AuthService::new(
+        oidc,
+        cookies,
+        auth_settings.clone(),
+        env.app_url.clone(),
+    ));
 
     let policy = Arc::new(SecurityPolicy {
         provider_origin: auth
@@ -135,6 +152,8 @@ pub async fn assemble(
             .origin()
             .ascii_serialization(),
         reload_port: std::env::var_os("LEPTOS_WATCH").map(|_| options.reload_port),
+        hsts: env.app_url.scheme() == "https",
+        session_cookies,
     });
     let api = crate::api::ExampleApi {
         base_url: env.app_url.as_str().trim_end_matches('/').to_string(),
@@ -154,7 +173,8 @@ pub async fn assemble(
         .clone()
         .zip(webhook_events.clone())
         .map(|(secret, events)| crate::webhooks::Webhooks::new(secret, events));
-    let router = router(auth.clone(), policy, api, webhooks, options);
+    let app_origin = AppOrigin(env.app_url.origin().ascii_serialization().into());
+    let router = router(auth.clone(), policy, app_origin, api, webhooks, options);
     Ok(Server {
         router,
         auth,
@@ -191,6 +211,7 @@ async fn start_dev_idp(
 fn router(
     auth: SharedAuth,
     policy: Arc<SecurityPolicy>,
+    app_origin: AppOrigin,
     api: crate::api::ExampleApi,
     webhooks: Option<crate::webhooks::Webhooks>,
     options: LeptosOptions,
@@ -238,6 +259,10 @@ fn router(
         .layer(axum::middleware::from_fn_with_state(auth, handlers::guard))
         .layer(axum::middleware::from_fn(
             malformed_arguments_are_client_errors,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app_origin,
+            same_origin_server_functions,
         ))
         .layer(CookieManagerLayer::new())
         .layer(axum::middleware::from_fn_with_state(
@@ -358,6 +383,17 @@ async fn start() -> Result<(), StartError> {
         get_configuration(Some("Cargo.toml")).map_err(|e| StartError::Leptos(e.to_string()))?;
     let options = conf.leptos_options;
     let addr = options.site_addr;
+
+    // Without SCALEKIT_*, only a development machine may run: a production deployment
+    // whose secrets failed to mount stops here instead of letting anyone in.
+    if env.provider.is_none() {
+        #[cfg(feature = "dev-idp")]
+        crate::config::built_in_provider_allowed(&env.app_url, addr, settings.dev_idp.addr)?;
+        #[cfg(not(feature = "dev-idp"))]
+        return Err(StartError::NoProvider(
+            crate::config::missing_provider_variables(|name| std::env::var(name).ok()),
+        ));
+    }
 
     // Under `cargo leptos watch`, every edit restarts this process: keep the built-in
     // provider's memory and the cookie key in target/dev-state/ so people stay signed in.

@@ -83,7 +83,8 @@ pub fn verify(
     let timestamp = header("webhook-timestamp")?;
     let signatures = header("webhook-signature")?;
     let sent_at: i64 = timestamp.parse().map_err(|_| WebhookError::BadTimestamp)?;
-    if (now - sent_at).abs() > TOLERANCE_SECS {
+    // `abs_diff` cannot overflow: a timestamp of i64::MIN is merely very stale.
+    if now.abs_diff(sent_at) > TOLERANCE_SECS.unsigned_abs() {
         return Err(WebhookError::Stale);
     }
     let expected = sign(secret, id, timestamp, body);
@@ -146,7 +147,7 @@ impl RecentEvents {
 
 impl WebhookHandler for RecentEvents {
     fn handle(&self, event: WebhookEvent) {
-        tracing::info!(event_type = %event.event_type, "webhook event received");
+        tracing::info!(event_type = ?event.event_type, "webhook event received");
         if let Ok(mut queue) = self.0.lock() {
             if queue.len() == 50 {
                 queue.pop_front();
@@ -206,7 +207,7 @@ async fn receive(State(webhooks): State<Webhooks>, headers: HeaderMap, body: Byt
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     if !webhooks.first_delivery(id, now) {
-        tracing::info!(webhook_id = %id, "webhook delivered again; already handled");
+        tracing::info!(webhook_id = ?id, "webhook delivered again; already handled");
         return StatusCode::OK.into_response();
     }
     webhooks.handler.handle(event);
@@ -279,6 +280,15 @@ mod tests {
             verify(&secret(), &HeaderMap::new(), body, 1000),
             Err(WebhookError::MissingHeader("webhook-id"))
         );
+        for extreme in [i64::MIN, i64::MAX] {
+            let ts = extreme.to_string();
+            let h = headers("msg_1", &ts, &format!("v1,{sig}"));
+            assert_eq!(
+                verify(&secret(), &h, body, 1000),
+                Err(WebhookError::Stale),
+                "{ts}: no overflow, just stale"
+            );
+        }
         let bad_ts = headers("msg_1", "soon", &format!("v1,{sig}"));
         assert_eq!(
             verify(&secret(), &bad_ts, body, 1000),

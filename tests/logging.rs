@@ -57,10 +57,36 @@ async fn a_whole_session_logs_no_secret() {
         .post_form(&app.url.join("/auth/logout").unwrap(), &[])
         .await;
 
+    // Values from requests cannot forge log lines: a newline in them stays escaped.
+    let forged = "2026-11-29T00:00:00.000000Z ERROR forged: admin signed in";
+    let hostile = format!("denied\n{forged}");
+    let mut initiate = app.url.join("/auth/initiate").unwrap();
+    initiate.query_pairs_mut().append_pair("error", &hostile);
+    browser.get(&initiate).await;
+    let authorize = start_login(&mut browser, &app, "login").await;
+    let mut callback_error = app.url.join("/auth/callback").unwrap();
+    callback_error
+        .query_pairs_mut()
+        .append_pair("state", &query(&authorize)["state"])
+        .append_pair("error", &hostile)
+        .append_pair("error_description", &hostile);
+    assert_eq!(
+        browser.get(&callback_error).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
     let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(
         text.contains("signed in") && text.contains("request_id=req-"),
         "{text}"
+    );
+    assert!(
+        text.contains("denied\\n2026"),
+        "the hostile values were logged, escaped:\n{text}"
+    );
+    assert!(
+        !text.lines().any(|line| line.starts_with(forged)),
+        "a request forged a log line:\n{text}"
     );
     let params = query(&callback);
     let idp = app.server.dev_idp.as_ref().unwrap();

@@ -72,6 +72,8 @@ pub enum Misbehaviour {
     UserinfoAboutAnotherUser,
     /// As `ProfileOnlyFromUserinfo`, but the UserInfo endpoint answers 503 (an outage).
     UserinfoDown,
+    /// Valid tokens in a token response padded to 4 MiB: the app must refuse to read it.
+    OversizedTokenResponse,
 }
 
 /// The profile claims a UserInfo-only provider leaves out of its ID tokens.

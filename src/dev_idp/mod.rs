@@ -16,6 +16,7 @@ mod keys;
 mod misbehaviour;
 mod pages;
 pub mod persist;
+mod revocation;
 mod routes;
 mod store;
 mod tokens;

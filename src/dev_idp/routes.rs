@@ -28,6 +28,10 @@ pub fn router(state: Shared) -> Router {
         .route("/.well-known/openid-configuration", get(discovery))
         .route("/oauth/authorize", get(authorize).post(submit_login))
         .route("/oauth/token", axum::routing::post(token))
+        .route(
+            "/oauth/revoke",
+            axum::routing::post(super::revocation::revoke),
+        )
         .route("/keys", get(keys))
         .route("/userinfo", get(userinfo))
         .route("/oidc/logout", get(logout))
@@ -96,6 +100,7 @@ async fn discovery(State(state): State<Shared>) -> Response {
         "jwks_uri": format!("{issuer}/keys"),
         "end_session_endpoint": format!("{issuer}/oidc/logout"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
@@ -384,7 +389,7 @@ struct TokenForm {
     client_secret: Option<String>,
 }
 
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+pub(super) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     let mut response = (
         status,
         Json(json!({ "error": error, "error_description": description })),
@@ -397,7 +402,7 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
 }
 
 /// `client_secret_basic` credentials from the Authorization header.
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+pub(super) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let encoded = value.strip_prefix("Basic ")?;
     let decoded = String::from_utf8(STANDARD.decode(encoded).ok()?).ok()?;
@@ -549,15 +554,22 @@ async fn token(
             routing: routing.clone(),
         })
     });
-    let mut response = Json(TokenResponse {
+    let body = TokenResponse {
         access_token,
         id_token,
         refresh_token,
         token_type: "Bearer",
         expires_in,
         scope,
-    })
-    .into_response();
+    };
+    let mut response = if state.misbehaviour() == Some(Misbehaviour::OversizedTokenResponse) {
+        // Valid JSON, padded past any sane size.
+        let json = serde_json::to_string(&body).unwrap_or_default();
+        let padded = format!("{json}{}", " ".repeat(4 * 1024 * 1024));
+        ([(header::CONTENT_TYPE, "application/json")], padded).into_response()
+    } else {
+        Json(body).into_response()
+    };
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -24,6 +24,7 @@ pub struct Counters {
     pub jwks: AtomicU64,
     pub logout: AtomicU64,
     pub userinfo: AtomicU64,
+    pub revocation: AtomicU64,
 }
 
 impl Counters {
@@ -39,6 +40,7 @@ impl Counters {
             + Self::get(&self.token)
             + Self::get(&self.jwks)
             + Self::get(&self.userinfo)
+            + Self::get(&self.revocation)
     }
 }
 
@@ -349,6 +351,13 @@ impl IdpState {
         lock(&self.refresh_tokens).insert(token.clone(), grant);
         self.save();
         token
+    }
+
+    /// Revokes a refresh token (RFC 7009); unknown tokens are fine.
+    pub fn revoke_refresh_token(&self, token: &str) {
+        if lock(&self.refresh_tokens).remove(token).is_some() {
+            self.save();
+        }
     }
 
     /// Takes a refresh token: rotation means each works once.

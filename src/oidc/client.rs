@@ -3,7 +3,7 @@
 use super::{
     authorize::{authorization_url, AuthorizationOptions, AuthorizationRequest},
     discovery::{discover, ClientAuthMethod, ProviderMetadata},
-    jwks::JwksCache,
+    jwks::{JwksCache, KeySource},
     logout::logout_url,
     token::{self, ClientAuth, TokenSet},
     userinfo::{fetch_userinfo, UserInfo},
@@ -273,8 +273,14 @@ impl OidcClient {
     }
 
     /// Validates an access token; makes no call to the provider while the key is cached,
-    /// and verifies a given token's signature once (see `ValidatedTokens`).
-    pub async fn validate_access_token(&self, token: &str) -> Result<AccessTokenClaims, OidcError> {
+    /// and verifies a given token's signature once (see `ValidatedTokens`). `source`:
+    /// [`KeySource::TokenEndpoint`] for a token just received at login or refresh,
+    /// [`KeySource::Untrusted`] for one a client presents.
+    pub async fn validate_access_token(
+        &self,
+        token: &str,
+        source: KeySource,
+    ) -> Result<AccessTokenClaims, OidcError> {
         let now = jsonwebtoken::get_current_timestamp() as i64;
         let leeway = self.config.clock_leeway.as_secs() as i64;
         if let Some(claims) = self.validated.get(token, now, leeway) {
@@ -282,7 +288,8 @@ impl OidcClient {
         }
         let provider = self.provider().await?;
         let expect = self.expectations(&provider.metadata);
-        let claims = validate::validate_access_token(&provider.jwks, token, &expect).await?;
+        let claims =
+            validate::validate_access_token(&provider.jwks, token, &expect, source).await?;
         self.validated.insert(token, &claims, now);
         Ok(claims)
     }
@@ -301,6 +308,23 @@ impl OidcClient {
                 .map(Some),
             None => Ok(None),
         }
+    }
+
+    /// Revokes a refresh token at the provider's revocation endpoint (RFC 7009). Returns
+    /// `Ok(false)` when the provider advertises none.
+    pub async fn revoke_refresh_token(&self, refresh_token: &str) -> Result<bool, OidcError> {
+        let provider = self.provider().await?;
+        let Some(endpoint) = &provider.metadata.revocation_endpoint else {
+            return Ok(false);
+        };
+        token::revoke(
+            &self.http,
+            endpoint,
+            &self.client_auth(&provider.metadata),
+            refresh_token,
+        )
+        .await
+        .map(|()| true)
     }
 
     /// The provider's logout URL for this session.

@@ -31,6 +31,9 @@ pub struct ProviderMetadata {
     /// Where profile claims are served when the ID token carries only `sub` (OIDC Core
     /// 5.3; what providers following §5.4 strictly do for the code flow).
     pub userinfo_endpoint: Option<Url>,
+    /// Token revocation (RFC 7009), when the provider offers it: logout revokes the
+    /// refresh token there, so a copied refresh cookie is dead after logout.
+    pub revocation_endpoint: Option<Url>,
     /// How we authenticate at the token endpoint.
     pub client_auth: ClientAuthMethod,
     /// Signature algorithms accepted for this provider: our allow-list, narrowed to what
@@ -48,6 +51,8 @@ struct DiscoveryDocument {
     end_session_endpoint: Option<String>,
     #[serde(default)]
     userinfo_endpoint: Option<String>,
+    #[serde(default)]
+    revocation_endpoint: Option<String>,
     #[serde(default)]
     token_endpoint_auth_methods_supported: Option<Vec<String>>,
     #[serde(default)]
@@ -101,6 +106,8 @@ impl ProviderMetadata {
             end_session_endpoint: Some(join("oidc/logout")),
             // Scalekit's ID tokens carry the profile claims themselves.
             userinfo_endpoint: None,
+            // Without discovery we do not guess: revocation only where advertised.
+            revocation_endpoint: None,
             client_auth: ClientAuthMethod::Post,
             signing_algorithms: vec![Algorithm::RS256],
         }
@@ -141,6 +148,11 @@ impl ProviderMetadata {
                 .userinfo_endpoint
                 .as_deref()
                 .map(|v| parse("userinfo_endpoint", v))
+                .transpose()?,
+            revocation_endpoint: doc
+                .revocation_endpoint
+                .as_deref()
+                .map(|v| parse("revocation_endpoint", v))
                 .transpose()?,
             client_auth: client_auth_from(doc.token_endpoint_auth_methods_supported.as_deref()),
             signing_algorithms: {
@@ -189,10 +201,7 @@ pub async fn discover(
         .map_err(|e| OidcError::from_http(&endpoint, e))?;
     match response.status().as_u16() {
         200 => {
-            let body = response
-                .bytes()
-                .await
-                .map_err(|e| OidcError::from_http(&endpoint, e))?;
+            let body = super::http::read_body(response, &endpoint).await?;
             ProviderMetadata::from_document(environment_url, &body)
         }
         404 => Ok(ProviderMetadata::scalekit_defaults(environment_url)),

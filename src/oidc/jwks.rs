@@ -5,6 +5,12 @@
 //! a round trip). This cache does neither: keys are served from memory, and a token
 //! signed with a key id we do not know triggers one refetch, at most once per
 //! `min_refetch_interval`, so a flood of forged key ids cannot make us hammer the provider.
+//!
+//! That budget must not let an attacker lock real people out after a key rotation: a
+//! token that just came from the token endpoint ([`KeySource::TokenEndpoint`]: we asked
+//! the provider for it over TLS) may always cause one refetch of its own. Tokens anyone
+//! can send ([`KeySource::Untrusted`]: bearer tokens, IdP-initiated tokens, cookies) share
+//! the rate-limited budget.
 
 use super::OidcError;
 use jsonwebtoken::{
@@ -24,6 +30,15 @@ use url::Url;
 struct FetchState {
     loaded: bool,
     last_refetch: Option<Instant>,
+}
+
+/// Where a token being verified came from: who may make us refetch the key set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// Just received from the provider's token endpoint: may always refetch once.
+    TokenEndpoint,
+    /// Presented by a client: refetches are rate-limited.
+    Untrusted,
 }
 
 #[derive(Clone)]
@@ -67,7 +82,11 @@ impl JwksCache {
     /// A token without `kid` is accepted only while the key set holds exactly one key.
     /// An unknown `kid` causes one refetch (rate-limited); if it is still unknown,
     /// the answer is `None`.
-    pub async fn key_for(&self, kid: Option<&str>) -> Result<Option<DecodingKey>, OidcError> {
+    pub async fn key_for(
+        &self,
+        kid: Option<&str>,
+        source: KeySource,
+    ) -> Result<Option<DecodingKey>, OidcError> {
         if let Some(key) = self.lookup(kid) {
             return Ok(Some(key));
         }
@@ -77,14 +96,16 @@ impl JwksCache {
             return Ok(Some(key));
         }
         if fetch_state.loaded {
-            // The set is loaded and still lacks this key: refetch (a rotation), but at
-            // most once per interval.
-            if let Some(at) = fetch_state.last_refetch {
-                if at.elapsed() < self.min_refetch_interval {
-                    return Ok(None);
-                }
+            // The set is loaded and still lacks this key: refetch (a rotation). Fetches
+            // are serialised by this lock, so even trusted tokens cost one each at most.
+            let budget_spent = fetch_state
+                .last_refetch
+                .is_some_and(|at| at.elapsed() < self.min_refetch_interval);
+            match source {
+                KeySource::TokenEndpoint => {}
+                KeySource::Untrusted if budget_spent => return Ok(None),
+                KeySource::Untrusted => fetch_state.last_refetch = Some(Instant::now()),
             }
-            fetch_state.last_refetch = Some(Instant::now());
         }
         let keys = self.fetch().await?;
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
@@ -120,10 +141,7 @@ impl JwksCache {
                 status: response.status().as_u16(),
             });
         }
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| OidcError::from_http(&endpoint, e))?;
+        let body = super::http::read_body(response, &endpoint).await?;
         let keys = parse_key_set(&body).map_err(|message| OidcError::Malformed {
             endpoint: endpoint.clone(),
             message,

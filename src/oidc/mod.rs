@@ -14,6 +14,7 @@ pub mod authorize;
 pub mod client;
 pub mod discovery;
 pub mod error;
+pub mod http;
 pub mod jwks;
 pub mod logout;
 #[cfg(any(test, feature = "test-support"))]
@@ -25,6 +26,7 @@ pub mod validate;
 pub use authorize::{AuthorizationOptions, Pkce, Prompt};
 pub use client::{ClientConfig, ClientSecret, OidcClient};
 pub use error::OidcError;
+pub use jwks::KeySource;
 pub use token::TokenSet;
 pub use userinfo::UserInfo;
 pub use validate::{AccessTokenClaims, IdTokenClaims, ValidationError};

@@ -113,6 +113,54 @@ pub async fn refresh(
     post_form(http, token_endpoint, &form, authorization).await
 }
 
+/// Revokes a refresh token (RFC 7009), authenticated like the token requests. The
+/// provider answers 200 whether or not it knew the token; an error is only logged by
+/// the caller: the local session ends either way.
+pub async fn revoke(
+    http: &reqwest::Client,
+    revocation_endpoint: &Url,
+    client: &ClientAuth<'_>,
+    refresh_token: &str,
+) -> Result<(), OidcError> {
+    let mut form = vec![
+        ("token", refresh_token),
+        ("token_type_hint", "refresh_token"),
+    ];
+    let authorization = client.apply(&mut form);
+    let name = revocation_endpoint.to_string();
+    let body = serde_urlencoded::to_string(&form).map_err(|e| OidcError::Malformed {
+        endpoint: name.clone(),
+        message: e.to_string(),
+    })?;
+    let mut request = http.post(revocation_endpoint.clone()).header(
+        reqwest::header::CONTENT_TYPE,
+        "application/x-www-form-urlencoded",
+    );
+    if let Some(value) = authorization {
+        request = request.header(reqwest::header::AUTHORIZATION, value);
+    }
+    let response = request
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| OidcError::from_http(&name, e))?;
+    let status = response.status().as_u16();
+    let bytes = super::http::read_body(response, &name).await?;
+    if status == 200 {
+        return Ok(());
+    }
+    match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(err) if (400..500).contains(&status) => Err(OidcError::Refused {
+            error: err.error,
+            description: err.error_description,
+        }),
+        _ => Err(OidcError::UnexpectedStatus {
+            endpoint: name,
+            status,
+        }),
+    }
+}
+
 async fn post_form(
     http: &reqwest::Client,
     endpoint: &Url,
@@ -140,10 +188,7 @@ async fn post_form(
         .await
         .map_err(|e| OidcError::from_http(&name, e))?;
     let status = response.status();
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| OidcError::from_http(&name, e))?;
+    let bytes = super::http::read_body(response, &name).await?;
     parse_token_response(&name, status.as_u16(), &bytes)
 }
 

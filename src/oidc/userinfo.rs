@@ -136,10 +136,7 @@ pub async fn fetch_userinfo(
                 .into(),
         });
     }
-    let body = response
-        .bytes()
-        .await
-        .map_err(|e| OidcError::from_http(&name, e))?;
+    let body = super::http::read_body(response, &name).await?;
     parse_userinfo(&name, &body, expected_sub)
 }
 

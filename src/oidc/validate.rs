@@ -7,7 +7,7 @@
 //! a `sub`, and be inside its `exp`/`nbf`/`iat` window give or take the clock leeway.
 //! ID tokens must also carry the `nonce` we sent and, when present, an `azp` naming us.
 
-use super::jwks::JwksCache;
+use super::jwks::{JwksCache, KeySource};
 use jsonwebtoken::{errors::ErrorKind, Algorithm, Validation};
 use serde::{Deserialize, Deserializer};
 
@@ -79,6 +79,9 @@ pub enum ValidationError {
     /// The ID token's `at_hash` does not match the access token issued with it.
     #[error("the access token does not match the ID token's at_hash")]
     AccessTokenHashMismatch,
+    #[error("the token is not an access token: {0}")]
+    /// Another kind of token (an ID token, a logout token) presented as an access token.
+    NotAnAccessToken(&'static str),
     #[error("the key set could not be fetched: {0}")]
     /// The provider's key set could not be fetched (an outage, not a forgery).
     KeySetUnavailable(String),
@@ -191,8 +194,9 @@ async fn verify<T: serde::de::DeserializeOwned + HasIssuedAt>(
     jwks: &JwksCache,
     token: &str,
     expect: &Expectations,
+    source: KeySource,
 ) -> Result<T, ValidationError> {
-    verify_with(jwks, token, expect, &["exp", "iss", "aud", "sub"]).await
+    verify_with(jwks, token, expect, &["exp", "iss", "aud", "sub"], source).await
 }
 
 async fn verify_with<T: serde::de::DeserializeOwned + HasIssuedAt>(
@@ -200,6 +204,7 @@ async fn verify_with<T: serde::de::DeserializeOwned + HasIssuedAt>(
     token: &str,
     expect: &Expectations,
     required_claims: &[&str],
+    source: KeySource,
 ) -> Result<T, ValidationError> {
     let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
         // `alg: none` and other algorithms the crate does not know fail to parse here.
@@ -216,7 +221,7 @@ async fn verify_with<T: serde::de::DeserializeOwned + HasIssuedAt>(
         )));
     }
     let key = jwks
-        .key_for(header.kid.as_deref())
+        .key_for(header.kid.as_deref(), source)
         .await
         .map_err(|e| ValidationError::KeySetUnavailable(e.to_string()))?
         .ok_or_else(|| ValidationError::UnknownKey(header.kid.clone()))?;
@@ -297,7 +302,7 @@ pub async fn validate_idp_initiated(
     token: &str,
     expect: &Expectations,
 ) -> Result<IdpInitiatedClaims, ValidationError> {
-    verify_with(jwks, token, expect, &["exp", "iss"]).await
+    verify_with(jwks, token, expect, &["exp", "iss"], KeySource::Untrusted).await
 }
 
 trait HasIssuedAt {
@@ -322,7 +327,8 @@ pub async fn validate_id_token(
     expect: &Expectations,
     expected_nonce: Option<&str>,
 ) -> Result<IdTokenClaims, ValidationError> {
-    let claims: IdTokenClaims = verify(jwks, token, expect).await?;
+    // ID tokens are only ever taken from the token endpoint's answer.
+    let claims: IdTokenClaims = verify(jwks, token, expect, KeySource::TokenEndpoint).await?;
     if claims.sub.is_empty() {
         return Err(ValidationError::MissingClaim("sub".into()));
     }
@@ -392,17 +398,54 @@ pub fn access_token_hash(alg: Algorithm, access_token: &str) -> Option<String> {
     Some(URL_SAFE_NO_PAD.encode(&digest[..digest.len() / 2]))
 }
 
-/// Validates an access token (signature, `exp`, `nbf`, `iat`, `iss`, `aud`, `sub`).
+/// Validates an access token (signature, `exp`, `nbf`, `iat`, `iss`, `aud`, `sub`) and
+/// that it is one (see [`check_is_access_token`]). `source` says whether it just came
+/// from the token endpoint.
 pub async fn validate_access_token(
     jwks: &JwksCache,
     token: &str,
     expect: &Expectations,
+    source: KeySource,
 ) -> Result<AccessTokenClaims, ValidationError> {
-    let claims: AccessTokenClaims = verify(jwks, token, expect).await?;
+    let claims: AccessTokenClaims = verify(jwks, token, expect, source).await?;
     if claims.sub.is_empty() {
         return Err(ValidationError::MissingClaim("sub".into()));
     }
+    check_is_access_token(token)?;
     Ok(claims)
+}
+
+/// Tells access tokens from the provider's other JWTs, which are signed by the same keys
+/// for the same audience: an ID token must never open the API. A `typ` of `at+jwt`
+/// (RFC 9068) settles it; any other `typ` than `JWT` (e.g. `logout+jwt`) is refused; a
+/// plain `JWT` is refused when it carries a claim only ID tokens carry (`nonce`,
+/// `at_hash`, `c_hash`: Scalekit's ID tokens always have `at_hash`, its access tokens
+/// never). `token` must already be verified.
+pub fn check_is_access_token(token: &str) -> Result<(), ValidationError> {
+    #[derive(Deserialize)]
+    struct IdTokenOnly {
+        nonce: Option<serde::de::IgnoredAny>,
+        at_hash: Option<serde::de::IgnoredAny>,
+        c_hash: Option<serde::de::IgnoredAny>,
+    }
+    let header = jsonwebtoken::decode_header(token).map_err(|_| ValidationError::Malformed)?;
+    let typ = header.typ.as_deref().map(|t| {
+        let t = t.to_ascii_lowercase();
+        t.strip_prefix("application/").unwrap_or(&t).to_string()
+    });
+    match typ.as_deref() {
+        Some("at+jwt") => return Ok(()),
+        None | Some("jwt") => {}
+        Some(_) => return Err(ValidationError::NotAnAccessToken("its typ is not at+jwt")),
+    }
+    let claims: IdTokenOnly = jsonwebtoken::dangerous::insecure_decode_claims(token)
+        .map_err(|_| ValidationError::Malformed)?;
+    if claims.nonce.is_some() || claims.at_hash.is_some() || claims.c_hash.is_some() {
+        return Err(ValidationError::NotAnAccessToken(
+            "it carries ID-token claims (nonce, at_hash or c_hash)",
+        ));
+    }
+    Ok(())
 }
 
 /// Compares two secrets without leaking where they differ through timing.
@@ -627,30 +670,101 @@ mod tests {
         }
     }
 
+    fn access_claims() -> Value {
+        json!({
+            "iss": ISS, "aud": [CLIENT], "sub": "usr_1", "exp": now() + 300, "iat": now(), "nbf": now(),
+            "jti": "tkn_1", "sid": "ses_1", "oid": "org_1", "client_id": CLIENT,
+        })
+    }
+
+    async fn bearer(cache: &JwksCache, token: &str) -> Result<AccessTokenClaims, ValidationError> {
+        validate_access_token(cache, token, &expect(), KeySource::Untrusted).await
+    }
+
     #[tokio::test]
     async fn unknown_kid_triggers_one_rate_limited_refetch() {
         let key = TestKey::new("snk_a");
         let (server, cache) = setup(&[&key]).await;
-        assert!(id(&cache, &key.sign(&id_claims())).await.is_ok());
+        assert!(bearer(&cache, &key.sign(&access_claims())).await.is_ok());
         assert_eq!(server.hits(), 1, "first use fetches the key set");
-        assert!(id(&cache, &key.sign(&id_claims())).await.is_ok());
+        assert!(bearer(&cache, &key.sign(&access_claims())).await.is_ok());
         assert_eq!(server.hits(), 1, "then it is served from memory");
 
         let stranger = TestKey::new("snk_unknown");
-        let result = id(&cache, &stranger.sign(&id_claims())).await;
+        let result = bearer(&cache, &stranger.sign(&access_claims())).await;
         assert_eq!(
             result.err(),
             Some(ValidationError::UnknownKey(Some("snk_unknown".into())))
         );
         assert_eq!(server.hits(), 2, "an unknown kid refetches once");
         for _ in 0..20 {
-            assert!(id(&cache, &stranger.sign(&id_claims())).await.is_err());
+            assert!(bearer(&cache, &stranger.sign(&access_claims()))
+                .await
+                .is_err());
         }
         assert_eq!(
             server.hits(),
             2,
             "a flood of unknown kids does not hammer the provider"
         );
+    }
+
+    #[tokio::test]
+    async fn a_spent_refetch_budget_does_not_lock_out_tokens_from_the_token_endpoint() {
+        let old = TestKey::new("snk_old");
+        let (server, cache) = setup(&[&old]).await;
+        assert!(id(&cache, &old.sign(&id_claims())).await.is_ok());
+        // An attacker spends the budget with a key id nobody knows...
+        let stranger = TestKey::new("snk_attacker");
+        assert!(bearer(&cache, &stranger.sign(&access_claims()))
+            .await
+            .is_err());
+        assert_eq!(server.hits(), 2);
+        // ...then the provider rotates and signs with its new key.
+        let new = TestKey::new("snk_new");
+        server.serve_keys(&[&old, &new]);
+        assert_eq!(
+            bearer(&cache, &new.sign(&access_claims())).await.err(),
+            Some(ValidationError::UnknownKey(Some("snk_new".into()))),
+            "a presented token still waits for the budget"
+        );
+        assert!(
+            id(&cache, &new.sign(&id_claims())).await.is_ok(),
+            "a token from the token endpoint refetches at once"
+        );
+        assert_eq!(server.hits(), 3);
+        assert!(bearer(&cache, &new.sign(&access_claims())).await.is_ok());
+        assert_eq!(server.hits(), 3, "and everyone uses the new set");
+    }
+
+    #[tokio::test]
+    async fn an_id_token_never_passes_as_an_access_token() {
+        let key = TestKey::new("snk_a");
+        let (_server, cache) = setup(&[&key]).await;
+        let id_token = key.sign(&with(id_claims(), "at_hash", json!("abc")));
+        assert!(matches!(
+            bearer(&cache, &id_token).await,
+            Err(ValidationError::NotAnAccessToken(_))
+        ));
+        // Even without at_hash: its nonce gives it away.
+        assert!(matches!(
+            bearer(&cache, &key.sign(&id_claims())).await,
+            Err(ValidationError::NotAnAccessToken(_))
+        ));
+        let mut logout = Header::new(jsonwebtoken::Algorithm::RS256);
+        logout.kid = Some("snk_a".into());
+        logout.typ = Some("logout+jwt".into());
+        assert!(matches!(
+            bearer(&cache, &key.sign_with(logout, &access_claims())).await,
+            Err(ValidationError::NotAnAccessToken(_))
+        ));
+        let mut at_jwt = Header::new(jsonwebtoken::Algorithm::RS256);
+        at_jwt.kid = Some("snk_a".into());
+        at_jwt.typ = Some("at+jwt".into());
+        assert!(bearer(&cache, &key.sign_with(at_jwt, &access_claims()))
+            .await
+            .is_ok());
+        assert!(bearer(&cache, &key.sign(&access_claims())).await.is_ok());
     }
 
     #[tokio::test]
@@ -687,26 +801,17 @@ mod tests {
     async fn access_tokens_are_checked_for_signature_issuer_audience_and_expiry() {
         let key = TestKey::new("snk_a");
         let (_server, cache) = setup(&[&key]).await;
-        let claims = json!({
-            "iss": ISS, "aud": [CLIENT], "sub": "usr_1", "exp": now() + 300, "iat": now(), "nbf": now(),
-            "jti": "tkn_1", "sid": "ses_1", "oid": "org_1", "client_id": CLIENT,
-        });
-        let ok = validate_access_token(&cache, &key.sign(&claims), &expect())
-            .await
-            .unwrap();
+        let claims = access_claims();
+        let ok = bearer(&cache, &key.sign(&claims)).await.unwrap();
         assert_eq!(ok.sid.as_deref(), Some("ses_1"));
         let wrong_aud = with(claims.clone(), "aud", json!(["api"]));
         assert_eq!(
-            validate_access_token(&cache, &key.sign(&wrong_aud), &expect())
-                .await
-                .err(),
+            bearer(&cache, &key.sign(&wrong_aud)).await.err(),
             Some(ValidationError::WrongAudience)
         );
         let expired = with(claims, "exp", json!(now() - 61 - 60));
         assert_eq!(
-            validate_access_token(&cache, &key.sign(&expired), &expect())
-                .await
-                .err(),
+            bearer(&cache, &key.sign(&expired)).await.err(),
             Some(ValidationError::Expired)
         );
     }

@@ -1,5 +1,7 @@
 //! The app's pages.
 
+#[cfg(feature = "ssr")]
+pub mod confirm_login;
 pub mod errors;
 pub mod home;
 pub mod organization;

@@ -200,9 +200,23 @@ impl Browser {
     }
 
     pub async fn get(&mut self, url: &Url) -> Response {
-        let response = self
-            .http
-            .get(url.clone())
+        self.get_with(url, &[]).await
+    }
+
+    /// A GET with extra request headers. Like a browser navigating to a typed URL it says
+    /// `Sec-Fetch-Site: none`, unless `headers` name `Sec-Fetch-Site` (another site, say)
+    /// or a `Referer` (an older browser, which sends no `Sec-Fetch-Site`).
+    pub async fn get_with(&mut self, url: &Url, headers: &[(&str, &str)]) -> Response {
+        let mut request = self.http.get(url.clone());
+        if !headers.iter().any(|(name, _)| {
+            name.eq_ignore_ascii_case("sec-fetch-site") || name.eq_ignore_ascii_case("referer")
+        }) {
+            request = request.header("sec-fetch-site", "none");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request
             .header(header::COOKIE, self.cookie_header(url))
             .header(header::ACCEPT, "text/html")
             .send()
@@ -216,7 +230,9 @@ impl Browser {
         self.post_form_with(url, form, &[]).await
     }
 
-    /// A form POST with extra request headers.
+    /// A form POST with extra request headers. Like a browser submitting a form of the
+    /// page it shows, it says `Sec-Fetch-Site: same-origin` with the target's `Origin`,
+    /// unless `headers` says otherwise.
     pub async fn post_form_with(
         &mut self,
         url: &Url,
@@ -224,6 +240,14 @@ impl Browser {
         headers: &[(&str, &str)],
     ) -> Response {
         let mut request = self.http.post(url.clone());
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("sec-fetch-site"))
+        {
+            request = request
+                .header("sec-fetch-site", "same-origin")
+                .header(header::ORIGIN, url.origin().ascii_serialization());
+        }
         for (name, value) in headers {
             request = request.header(*name, *value);
         }

@@ -53,7 +53,7 @@ async fn full_flow_login_profile_refresh_logout() {
     // The profile renders the person from validated claims.
     let response = browser.get(&profile).await;
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["cache-control"], "no-store");
+    assert_eq!(response.headers()["cache-control"], "private, no-store");
     let html = response.text().await.unwrap();
     assert!(
         html.contains("Ada Lovelace") && html.contains("ada@example.com"),
@@ -215,9 +215,14 @@ async fn replayed_refresh_token_ends_the_session() {
 async fn provider_error_at_the_callback_is_a_401_page_with_escaped_text() {
     let app = spawn_app(300).await;
     let mut browser = Browser::default();
+    // The provider's words are shown only for this browser's own login (its state).
+    let authorize = start_login(&mut browser, &app, "login").await;
     let url = app
         .url
-        .join("/auth/callback?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E")
+        .join(&format!(
+            "/auth/callback?state={}&error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+            query(&authorize)["state"]
+        ))
         .unwrap();
     let response = browser.get(&url).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -379,7 +384,7 @@ async fn cross_site_posts_to_state_changing_functions_are_refused() {
                 .text()
                 .await
                 .unwrap()
-                .contains("cross-site requests are not allowed"),
+                .contains("Only this app's own pages may call this."),
             "{path}"
         );
     }

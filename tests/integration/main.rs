@@ -10,10 +10,15 @@ mod common;
 
 mod auth_flow;
 mod conformance;
+mod cross_site;
 mod dev_loop;
 mod hostile_input;
 mod instances;
+mod logout_and_errors;
+mod production;
 mod provider_faults;
 mod recipes;
+mod redirects;
 mod sso;
+mod token_kinds;
 mod webhooks;

@@ -7,18 +7,21 @@
 //! (`__Secure-` for the path-scoped refresh cookie), so the browser refuses them from a
 //! plain-http page or a sibling domain.
 //!
+//! A `__Secure-` cookie can still be *set* by a sibling subdomain (cookie tossing), so the
+//! refresh cookie is bound to its session: both it and the `__Host-` ID cookie carry the
+//! same random session binding, made at login and kept across refreshes. A refresh
+//! cookie without a matching ID cookie is refused (see [`RefreshCookie`]).
+//!
 //! | cookie | holds | Path | lifetime |
 //! |---|---|---|---|
 //! | `__Host-sk_access` | access token | `/` | `expires_in - 60` (Scalekit's guidance) |
-//! | `__Secure-sk_refresh` | refresh token | `/auth/refresh` | browser session |
-//! | `__Host-sk_id` | ID token (profile, logout hint) | `/` | browser session |
+//! | `__Secure-sk_refresh` | refresh token + session binding | `/auth` (refresh and logout) | browser session |
+//! | `__Host-sk_id` | ID token (profile, logout hint) + session binding | `/` | browser session |
 //! | `__Host-sk_profile` | UserInfo profile, only for providers whose ID token has none | `/` | browser session |
 //! | `__Host-sk_login` | login state (state, nonce, PKCE verifier, return-to) | `/` | 10 minutes |
 
-use crate::{
-    auth::REFRESH_PATH,
-    settings::{CookieSettings, SameSitePolicy},
-};
+use crate::settings::{CookieSettings, SameSitePolicy};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha512};
 use tower_cookies::{
     cookie::{time::Duration, SameSite},
@@ -59,7 +62,48 @@ impl CookieNames {
     };
 }
 
-/// Browsers drop a cookie whose name, value and attributes pass 4096 bytes, silently.
+/// The path of the refresh cookie: the refresh endpoints and logout (which revokes the
+/// refresh token) lie below it; pages do not.
+pub const REFRESH_COOKIE_PATH: &str = "/auth";
+/// Where the refresh cookie lived before it was bound to its session; cleared at logout.
+const LEGACY_REFRESH_COOKIE_PATH: &str = "/auth/refresh";
+
+/// A random value sealed into both the ID cookie and the refresh cookie of one session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SessionBinding(String);
+
+impl SessionBinding {
+    /// A fresh binding, for a new login.
+    pub fn new() -> Self {
+        SessionBinding(crate::oidc::authorize::random_token())
+    }
+}
+
+impl Default for SessionBinding {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The sealed contents of the ID cookie.
+#[derive(Serialize, Deserialize)]
+struct IdCookie {
+    id_token: String,
+    session: SessionBinding,
+}
+
+/// The sealed contents of the refresh cookie: the token and the session it belongs to.
+/// Deliberately not `Debug`: it holds a refresh token.
+#[derive(Serialize, Deserialize)]
+pub struct RefreshCookie {
+    /// The refresh token.
+    pub refresh_token: String,
+    /// Must equal the ID cookie's binding, or the refresh is refused.
+    pub session: SessionBinding,
+}
+
+/// Browsers drop a cookie whose, value and attributes pass 4096 bytes, silently.
 pub const MAX_COOKIE_BYTES: usize = 4096;
 
 /// A token that does not fit in a cookie once sealed.
@@ -144,8 +188,8 @@ impl CookiePolicy {
             .into_iter()
             .find(|n| *n == name)
             .unwrap_or("auth");
-            let path: &'static str = if path == REFRESH_PATH {
-                REFRESH_PATH
+            let path: &'static str = if path == REFRESH_COOKIE_PATH {
+                REFRESH_COOKIE_PATH
             } else {
                 "/"
             };
@@ -180,7 +224,8 @@ impl CookiePolicy {
             .max(expires_in / 2)
     }
 
-    /// Stores a fresh session. The refresh token is kept only when the provider sent one.
+    /// Stores a fresh session. The refresh token is kept only when the provider sent one;
+    /// the ID and refresh cookies carry `session`, the binding between them.
     /// A token too large for a cookie is an error (and nothing of the session is kept),
     /// rather than a cookie the browser would silently drop.
     pub fn set_session(
@@ -190,6 +235,7 @@ impl CookiePolicy {
         expires_in: u64,
         refresh_token: Option<&str>,
         id_token: Option<&str>,
+        session: &SessionBinding,
     ) -> Result<(), CookieTooLarge> {
         let max_age = self.access_cookie_max_age(expires_in);
         let names = self.names;
@@ -198,14 +244,22 @@ impl CookiePolicy {
                 jar,
                 self.build(names.access, access_token.to_string(), "/", Some(max_age)),
             )?;
-            if let Some(refresh) = refresh_token {
+            if let Some(refresh_token) = refresh_token {
+                let value = encode(&RefreshCookie {
+                    refresh_token: refresh_token.to_string(),
+                    session: session.clone(),
+                });
                 self.put(
                     jar,
-                    self.build(names.refresh, refresh.to_string(), REFRESH_PATH, None),
+                    self.build(names.refresh, value, REFRESH_COOKIE_PATH, None),
                 )?;
             }
-            if let Some(id) = id_token {
-                self.put(jar, self.build(names.id, id.to_string(), "/", None))?;
+            if let Some(id_token) = id_token {
+                let value = encode(&IdCookie {
+                    id_token: id_token.to_string(),
+                    session: session.clone(),
+                });
+                self.put(jar, self.build(names.id, value, "/", None))?;
             }
             Ok(())
         })();
@@ -220,14 +274,24 @@ impl CookiePolicy {
         self.read(jar, self.names.access)
     }
 
-    /// The stored refresh token (only on requests below `/auth/refresh`).
-    pub fn refresh_token(&self, jar: &Cookies) -> Option<String> {
-        self.read(jar, self.names.refresh)
+    /// The stored refresh token and its session binding (only on requests below
+    /// [`REFRESH_COOKIE_PATH`]).
+    pub fn refresh_token(&self, jar: &Cookies) -> Option<RefreshCookie> {
+        decode(&self.read(jar, self.names.refresh)?)
     }
 
     /// The stored ID token, if the cookie unseals.
     pub fn id_token(&self, jar: &Cookies) -> Option<String> {
-        self.read(jar, self.names.id)
+        self.id_cookie(jar).map(|c| c.id_token)
+    }
+
+    /// The session binding of the ID cookie, if the cookie unseals.
+    pub fn session_binding(&self, jar: &Cookies) -> Option<SessionBinding> {
+        self.id_cookie(jar).map(|c| c.session)
+    }
+
+    fn id_cookie(&self, jar: &Cookies) -> Option<IdCookie> {
+        decode(&self.read(jar, self.names.id)?)
     }
 
     /// Stores the profile fetched from the UserInfo endpoint at login (JSON).
@@ -263,7 +327,11 @@ impl CookiePolicy {
         self.clear(jar, self.names.access, "/");
         self.clear(jar, self.names.id, "/");
         self.clear(jar, self.names.profile, "/");
-        self.clear(jar, self.names.refresh, REFRESH_PATH);
+        self.clear(jar, self.names.refresh, REFRESH_COOKIE_PATH);
+        if jar.get(self.names.refresh).is_some() {
+            // Left by a version that scoped it to its old path.
+            self.clear(jar, self.names.refresh, LEGACY_REFRESH_COOKIE_PATH);
+        }
     }
 
     /// Stores the sealed login state for the 10-minute login window.
@@ -279,17 +347,31 @@ impl CookiePolicy {
         )
     }
 
-    /// Reads and deletes the login state: it is single-use.
-    pub fn take_login_state(&self, jar: &Cookies) -> Option<String> {
-        let value = self.read(jar, self.names.login);
+    /// The login state, if the cookie unseals. Left in place until the callback proves
+    /// it belongs to it ([`clear_login_state`](Self::clear_login_state)).
+    pub fn login_state(&self, jar: &Cookies) -> Option<String> {
+        self.read(jar, self.names.login)
+    }
+
+    /// Deletes the login state: it is single-use.
+    pub fn clear_login_state(&self, jar: &Cookies) {
         if jar
             .get(self.names.login)
             .is_some_and(|c| !c.value().is_empty())
         {
             self.clear(jar, self.names.login, "/");
         }
-        value
     }
+}
+
+/// A typed cookie value as JSON (sealed afterwards by the private jar).
+fn encode<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// A typed cookie value; anything else (an older format, garbage) reads as absent.
+fn decode<T: serde::de::DeserializeOwned>(value: &str) -> Option<T> {
+    serde_json::from_str(value).ok()
 }
 
 /// Derives the 64-byte cookie key (encryption + signing halves) from the secret.
@@ -325,6 +407,7 @@ mod tests {
                 299,
                 Some("refresh-token-value"),
                 Some("id-token-value"),
+                &SessionBinding::new(),
             )
             .unwrap();
         let cookies = set_cookie_headers(&jar);
@@ -334,7 +417,7 @@ mod tests {
         assert_eq!(access.path(), Some("/"));
         assert_eq!(access.max_age(), Some(Duration::seconds(239)));
         let refresh = find(CookieNames::SECURE.refresh);
-        assert_eq!(refresh.path(), Some("/auth/refresh"));
+        assert_eq!(refresh.path(), Some("/auth"));
         assert_eq!(refresh.max_age(), None);
         let id = find(CookieNames::SECURE.id);
         for c in [&access, &refresh, &id] {
@@ -355,9 +438,12 @@ mod tests {
             policy.access_token(&jar).as_deref(),
             Some("access-token-value")
         );
+        let refresh = policy.refresh_token(&jar).unwrap();
+        assert_eq!(refresh.refresh_token, "refresh-token-value");
         assert_eq!(
-            policy.refresh_token(&jar).as_deref(),
-            Some("refresh-token-value")
+            Some(refresh.session),
+            policy.session_binding(&jar),
+            "the refresh cookie is bound to the ID cookie's session"
         );
         assert_eq!(policy.id_token(&jar).as_deref(), Some("id-token-value"));
     }
@@ -387,7 +473,14 @@ mod tests {
         );
         let sealed_elsewhere = Cookies::default();
         other
-            .set_session(&sealed_elsewhere, "A", 60, None, None)
+            .set_session(
+                &sealed_elsewhere,
+                "A",
+                60,
+                None,
+                None,
+                &SessionBinding::new(),
+            )
             .unwrap();
         let value = sealed_elsewhere
             .get(CookieNames::SECURE.access)
@@ -404,7 +497,14 @@ mod tests {
         let policy = policy();
         let jar = Cookies::default();
         policy
-            .set_session(&jar, "ACCESS", 300, None, Some("ID"))
+            .set_session(
+                &jar,
+                "ACCESS",
+                300,
+                None,
+                Some("ID"),
+                &SessionBinding::new(),
+            )
             .unwrap();
         let sealed_id = jar.get(CookieNames::SECURE.id).unwrap().value().to_string();
         let swapped = Cookies::default();
@@ -426,8 +526,9 @@ mod tests {
         policy.set_login_state(&jar, "state-blob".into()).unwrap();
         let set = set_cookie_headers(&jar);
         assert_eq!(set[0].max_age(), Some(Duration::seconds(600)));
-        assert_eq!(policy.take_login_state(&jar).as_deref(), Some("state-blob"));
-        assert_eq!(policy.take_login_state(&jar), None);
+        assert_eq!(policy.login_state(&jar).as_deref(), Some("state-blob"));
+        policy.clear_login_state(&jar);
+        assert_eq!(policy.login_state(&jar), None);
     }
 
     #[test]
@@ -436,7 +537,14 @@ mod tests {
         let jar = Cookies::default();
         let huge = "x".repeat(3500);
         let err = policy
-            .set_session(&jar, &huge, 300, Some("r"), Some("i"))
+            .set_session(
+                &jar,
+                &huge,
+                300,
+                Some("r"),
+                Some("i"),
+                &SessionBinding::new(),
+            )
             .unwrap_err();
         assert_eq!(err.cookie, CookieNames::SECURE.access);
         assert!(err.bytes > MAX_COOKIE_BYTES);
@@ -448,7 +556,14 @@ mod tests {
         // A large but acceptable token fits.
         let jar = Cookies::default();
         policy
-            .set_session(&jar, &"x".repeat(2500), 300, None, None)
+            .set_session(
+                &jar,
+                &"x".repeat(2500),
+                300,
+                None,
+                None,
+                &SessionBinding::new(),
+            )
             .unwrap();
         assert!(policy.access_token(&jar).is_some());
     }

@@ -3,7 +3,6 @@
 
 use super::service::{SessionStatus, SharedAuth};
 use crate::auth::{LoginHints, LoginIntent, Notice, User};
-use axum::http::{header, HeaderMap};
 use leptos::prelude::*;
 use tower_cookies::Cookies;
 
@@ -15,23 +14,6 @@ async fn request_context() -> Result<(SharedAuth, Cookies), ServerFnError> {
         .await
         .map_err(|e| ServerFnError::new(format!("cookies unavailable: {e}")))?;
     Ok((auth, jar))
-}
-
-/// Refuses state-changing calls that a browser marks as coming from another site.
-/// SameSite=Lax already keeps our cookies off cross-site POSTs; this also stops a
-/// cross-site page from starting a login or logging someone out.
-async fn reject_cross_site() -> Result<(), ServerFnError> {
-    let headers: HeaderMap = leptos_axum::extract().await.unwrap_or_default();
-    let site = headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if site == "cross-site" {
-        tracing::warn!(origin = ?headers.get(header::ORIGIN), "cross-site request refused");
-        set_status(axum::http::StatusCode::FORBIDDEN);
-        return Err(ServerFnError::new("cross-site requests are not allowed"));
-    }
-    Ok(())
 }
 
 /// Sets the status of a server function's own response. When the function runs inside a
@@ -97,13 +79,13 @@ pub async fn social_providers() -> Result<Vec<String>, ServerFnError> {
     Ok(auth.settings.social_providers.clone())
 }
 
-/// Implements [`crate::auth::start_login`]: cross-site requests are refused.
+/// Implements [`crate::auth::start_login`]. Like every server function, it answers only
+/// same-origin calls (`request_site::same_origin_server_functions`).
 pub async fn start_login(
     intent: LoginIntent,
     hints: LoginHints,
     return_to: Option<String>,
 ) -> Result<(), ServerFnError> {
-    reject_cross_site().await?;
     let (auth, jar) = request_context().await?;
     match auth
         .begin_login(&jar, intent, &hints, return_to.as_deref())
@@ -129,9 +111,8 @@ pub async fn current_user() -> Result<Option<User>, ServerFnError> {
 
 /// Implements [`crate::auth::refresh_session`]: 503 when the provider is down.
 pub async fn refresh_session() -> Result<Option<User>, ServerFnError> {
-    reject_cross_site().await?;
     let (auth, jar) = request_context().await?;
-    match auth.refresh(&jar).await {
+    match auth.refresh(&jar, true).await {
         Ok(session) => Ok(Some(session.user())),
         Err(super::service::RefreshError::Unavailable(err)) => {
             tracing::warn!(%err, "refresh failed; the provider is unavailable");
@@ -149,7 +130,6 @@ pub async fn refresh_session() -> Result<Option<User>, ServerFnError> {
 
 /// Implements [`crate::auth::logout`]: clears the session, then the provider's logout.
 pub async fn logout() -> Result<(), ServerFnError> {
-    reject_cross_site().await?;
     let (auth, jar) = request_context().await?;
     let destination = auth.logout(&jar).await;
     tracing::info!("signed out");

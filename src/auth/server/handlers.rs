@@ -2,21 +2,28 @@
 //!
 //! - `GET /auth/callback`: the provider sends people back here with a code.
 //! - `GET /auth/refresh?return_to=…`: refreshes an expired session (the refresh-token
-//!   cookie is only sent below `/auth/refresh`), then goes back.
+//!   cookie is only sent below `/auth`), then goes back. Reached from another site it may
+//!   refresh, never end a session.
+//! - `GET /login?…` (deep links) and `GET /auth/initiate` (IdP-initiated SSO): start a
+//!   routed login; reached from another site they ask first (`POST /login` continues).
 //! - [`guard`]: protected pages render only for a valid session.
 
 use super::{
     login_state::safe_return_path,
+    request_site::RequestSite,
     service::{CallbackError, CallbackQuery, RefreshError, SessionStatus, SharedAuth},
 };
 use crate::{
-    auth::{Notice, REFRESH_PATH},
+    auth::{LoginHints, LoginIntent, Notice, REFRESH_PATH},
     oidc::OidcError,
-    pages::errors::{error_document, ErrorPage},
+    pages::{
+        confirm_login::{confirm_login_document, ConfirmLogin},
+        errors::{error_document, ErrorPage},
+    },
 };
 use axum::{
-    extract::{RawQuery, Request, State},
-    http::{header, HeaderValue, StatusCode},
+    extract::{RawForm, RawQuery, Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
     routing::get,
@@ -41,7 +48,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(state: AuthHandlerState) -> Rout
     Router::new()
         .route(&callback_path, get(callback))
         .route(REFRESH_PATH, get(refresh))
-        .route("/login", get(deep_link_login))
+        .route("/login", get(deep_link_login).post(confirmed_login))
         .route(IDP_INITIATED_PATH, get(idp_initiated_login))
         .with_state(state)
 }
@@ -87,7 +94,7 @@ async fn callback(
 ) -> Response {
     let query: CallbackQuery = parse_query(raw);
     match state.auth.complete_login(&jar, &query).await {
-        Ok(destination) => see_other(&destination),
+        Ok(destination) => see_other(&state.auth.location(&destination)),
         Err(err) => {
             tracing::warn!(reason = %err, "login failed at the callback");
             let status = err.status();
@@ -116,6 +123,12 @@ fn callback_error_page(err: CallbackError) -> ErrorPage {
         };
     }
     match err {
+        CallbackError::UnsolicitedError => ErrorPage {
+            title: "Sign-in was not completed".into(),
+            message: "This sign-in link does not belong to a sign-in started in this browser.".into(),
+            provider_error: None,
+            retry: Some(("Log in".into(), "/".into())),
+        },
         CallbackError::Provider { error, description } => ErrorPage {
             title: "Sign-in was not completed".into(),
             message: "The identity provider reported a problem with this sign-in.".into(),
@@ -179,11 +192,12 @@ struct IdpInitiatedQuery {
 async fn idp_initiated_login(
     State(state): State<AuthHandlerState>,
     jar: Cookies,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let query: IdpInitiatedQuery = parse_query(raw);
     if let Some(error) = query.error {
-        tracing::warn!(%error, "IdP-initiated login reported an error");
+        tracing::warn!(?error, "IdP-initiated login reported an error");
         let err = CallbackError::Provider {
             error,
             description: query.error_description,
@@ -204,32 +218,36 @@ async fn idp_initiated_login(
             );
         }
     };
-    let hints = crate::auth::LoginHints {
-        login_hint: claims.login_hint,
-        organization_id: claims.organization_id,
-        connection_id: claims.connection_id,
-        provider: None,
+    let request = LoginRequest {
+        hints: LoginHints {
+            login_hint: claims.login_hint,
+            organization_id: claims.organization_id,
+            connection_id: claims.connection_id,
+            provider: None,
+        },
+        intent: LoginIntent::Login,
+        return_to: claims.relay_state,
     };
-    start_login(
-        &state,
-        &jar,
-        crate::auth::LoginIntent::Login,
-        &hints,
-        claims.relay_state.as_deref(),
-    )
-    .await
+    // The provider's portal is another site: the person confirms here first.
+    if !state.site(&headers).is_trusted_navigation() {
+        return confirm(&state, &request).await;
+    }
+    start_login(&state, &jar, &request).await
 }
 
 /// Starts a login from a browser navigation: a redirect to the provider, or home with a
 /// notice when the provider cannot be reached.
-async fn start_login(
-    state: &AuthHandlerState,
-    jar: &Cookies,
-    intent: crate::auth::LoginIntent,
-    hints: &crate::auth::LoginHints,
-    return_to: Option<&str>,
-) -> Response {
-    match state.auth.begin_login(jar, intent, hints, return_to).await {
+async fn start_login(state: &AuthHandlerState, jar: &Cookies, request: &LoginRequest) -> Response {
+    match state
+        .auth
+        .begin_login(
+            jar,
+            request.intent,
+            &request.hints,
+            request.return_to.as_deref(),
+        )
+        .await
+    {
         Ok(url) => see_other(url.as_str()),
         Err(err) => {
             tracing::error!(%err, "cannot start a login");
@@ -238,31 +256,134 @@ async fn start_login(
     }
 }
 
+/// A login to start: where to route it, log in or sign up, and where to land.
 #[derive(Default, serde::Deserialize)]
-struct DeepLinkQuery {
+struct LoginRequest {
     #[serde(flatten)]
-    hints: crate::auth::LoginHints,
+    hints: LoginHints,
     #[serde(default)]
-    intent: crate::auth::LoginIntent,
+    intent: LoginIntent,
     return_to: Option<String>,
+}
+
+impl LoginRequest {
+    /// True when the request decides *where* the person signs in (an organization, a
+    /// connection, an email domain, a social provider): what login CSRF needs.
+    fn is_routed(&self) -> bool {
+        let LoginHints {
+            login_hint,
+            organization_id,
+            connection_id,
+            provider,
+        } = &self.hints;
+        [login_hint, organization_id, connection_id, provider]
+            .iter()
+            .any(|hint| hint.as_deref().is_some_and(|v| !v.is_empty()))
+    }
+}
+
+impl AuthHandlerState {
+    fn site(&self, headers: &HeaderMap) -> RequestSite {
+        RequestSite::of(headers, &self.auth.app_url.origin().ascii_serialization())
+    }
 }
 
 /// `GET /login?organization_id=…&connection_id=…&login_hint=…&provider=…`: a link a
 /// customer's portal can use to send its people straight to their organization's SSO.
+/// From another site, a routed login is confirmed first.
 async fn deep_link_login(
     State(state): State<AuthHandlerState>,
     jar: Cookies,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let query: DeepLinkQuery = parse_query(raw);
-    start_login(
-        &state,
-        &jar,
-        query.intent,
-        &query.hints,
-        query.return_to.as_deref(),
-    )
-    .await
+    let request: LoginRequest = parse_query(raw);
+    if request.is_routed() && !state.site(&headers).is_trusted_navigation() {
+        return confirm(&state, &request).await;
+    }
+    start_login(&state, &jar, &request).await
+}
+
+/// The confirmation page for a login another site asked for.
+async fn confirm(state: &AuthHandlerState, request: &LoginRequest) -> Response {
+    let provider_host = state
+        .auth
+        .oidc
+        .config()
+        .environment_url
+        .host_str()
+        .unwrap_or("the identity provider")
+        .to_string();
+    let options = crate::auth::server::service::authorization_options(
+        request.intent,
+        &request.hints,
+        &state.auth.settings.social_providers,
+    );
+    let routing = [
+        ("Organization", options.organization_id.clone()),
+        ("Connection", options.connection_id.clone()),
+        ("Email", options.login_hint.clone()),
+        ("Social provider", options.provider.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(label, value)| Some((label, value?)))
+    .collect();
+    let mut fields: Vec<(&'static str, String)> = [
+        ("organization_id", options.organization_id),
+        ("connection_id", options.connection_id),
+        ("login_hint", options.login_hint),
+        ("provider", options.provider),
+        (
+            "return_to",
+            request.return_to.as_deref().and_then(safe_return_path),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some((name, value?)))
+    .collect();
+    if request.intent == LoginIntent::Signup {
+        fields.push(("intent", "signup".into()));
+    }
+    let html = confirm_login_document(
+        &state.options,
+        &ConfirmLogin {
+            provider_host,
+            routing,
+            fields,
+        },
+    );
+    let mut response = (StatusCode::OK, html).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    no_store(response)
+}
+
+/// `POST /login`: the confirmation page's button. Only this origin's pages may post it.
+async fn confirmed_login(
+    State(state): State<AuthHandlerState>,
+    jar: Cookies,
+    headers: HeaderMap,
+    RawForm(body): RawForm,
+) -> Response {
+    let origin = state.auth.app_url.origin().ascii_serialization();
+    if !RequestSite::is_same_origin_call(&headers, &origin) {
+        tracing::warn!(origin = ?headers.get(header::ORIGIN), "cross-site login confirmation refused");
+        return page(
+            &state,
+            403,
+            ErrorPage {
+                title: "This sign-in must start on this site".into(),
+                message: "The sign-in request came from another site, so it was not started."
+                    .into(),
+                provider_error: None,
+                retry: Some(("Log in".into(), "/".into())),
+            },
+        );
+    }
+    let request: LoginRequest = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    start_login(&state, &jar, &request).await
 }
 
 /// `/auth/refresh?return_to=<path>`.
@@ -281,6 +402,7 @@ struct RefreshQuery {
 async fn refresh(
     State(state): State<AuthHandlerState>,
     jar: Cookies,
+    headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let query: RefreshQuery = parse_query(raw);
@@ -289,8 +411,9 @@ async fn refresh(
         .as_deref()
         .and_then(safe_return_path)
         .unwrap_or_else(|| state.auth.settings.post_login_path.clone());
-    match state.auth.refresh(&jar).await {
-        Ok(_) => see_other(&destination),
+    let may_end_session = state.site(&headers).is_trusted_navigation();
+    match state.auth.refresh(&jar, may_end_session).await {
+        Ok(_) => see_other(&state.auth.location(&destination)),
         Err(RefreshError::Unavailable(err)) => {
             tracing::warn!(%err, "refresh failed; the provider is unavailable");
             let retry = refresh_url(&destination);
@@ -305,9 +428,17 @@ async fn refresh(
                 },
             )
         }
-        Err(err) => {
+        Err(RefreshError::NotBound) => {
+            tracing::warn!("refresh cookie not bound to this session: refused, session untouched");
+            see_other(&state.auth.location("/"))
+        }
+        Err(err) if may_end_session => {
             tracing::info!(reason = %err, "session not refreshed; signing out locally");
             state.auth.cookies.clear_session(&jar);
+            see_other(&Notice::SessionEnded.home_url())
+        }
+        Err(err) => {
+            tracing::info!(reason = %err, "session not refreshed; a cross-site request does not end it");
             see_other(&Notice::SessionEnded.home_url())
         }
     }

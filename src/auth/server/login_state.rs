@@ -111,9 +111,12 @@ impl LoginState {
 
 /// Accepts `raw` as a place to go after login only if it is a path on this site.
 ///
-/// Refuses absolute URLs, scheme-relative `//host`, backslash tricks (`/\host`, which
-/// browsers treat as `//host`), encoded variants (`%2F%2Fhost`), control characters and
-/// anything over 2 KiB. Returns the path with its query, without fragment.
+/// Every entry point that takes a destination (`/auth/refresh?return_to=`,
+/// `/login?return_to=`, the login server function, IdP-initiated `relay_state`) goes
+/// through here. The input is screened (absolute URLs, backslashes, control characters,
+/// encoded tricks, over 2 KiB), then resolved as a browser would (dot segments removed),
+/// and the **output** must pass [`is_local_path`]: `/.//evil.example` resolves to
+/// `//evil.example` and is refused. Returns the path with its query, without fragment.
 pub fn safe_return_path(raw: &str) -> Option<String> {
     if raw.is_empty() || raw.len() > 2048 || !raw.starts_with('/') {
         return None;
@@ -129,9 +132,6 @@ pub fn safe_return_path(raw: &str) -> Option<String> {
     {
         return None;
     }
-    if raw.starts_with("//") {
-        return None;
-    }
     let base = url::Url::parse("http://app.invalid/").ok()?;
     let joined = base.join(raw).ok()?;
     if joined.origin() != base.origin() {
@@ -142,7 +142,27 @@ pub fn safe_return_path(raw: &str) -> Option<String> {
         path.push('?');
         path.push_str(query);
     }
-    Some(path)
+    (is_local_path(&path) && !percent_decode(&path).starts_with("//")).then_some(path)
+}
+
+/// The rule for any destination we redirect to: exactly one `/`, then neither `/` nor
+/// `\\` (browsers read both `//host` and `/\\host` as another site), and no control
+/// characters or white space anywhere.
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !matches!(path.as_bytes().get(1), Some(b'/' | b'\\'))
+        && !path
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+}
+
+/// The absolute URL of a checked local path on `app_url`'s origin: what goes in
+/// `Location`. A path that does not stay on that origin gives the app's root.
+pub fn absolute_location(app_url: &url::Url, path: &str) -> String {
+    match app_url.join(path) {
+        Ok(url) if is_local_path(path) && url.origin() == app_url.origin() => url.to_string(),
+        _ => app_url.to_string(),
+    }
 }
 
 fn percent_decode(raw: &str) -> String {
@@ -224,6 +244,15 @@ mod tests {
             "/%2F/evil.example",
             "/%252F%252Fevil.example",
             "/%5Cevil.example",
+            "/.//evil.example",
+            "/%2F.%2F%2Fevil.example",
+            "/..//evil.example",
+            "/%2e%2e//evil.example",
+            "/%2E%2E//evil.example",
+            "/a/../..//evil.example",
+            "/./%2e/..//evil.example",
+            "http:evil.example",
+            "/%09/evil.example",
             "javascript:alert(1)",
             "/\tevil",
             "/a\nb",

@@ -1,11 +1,13 @@
 //! Server-only authentication: the session logic ([`service`]), the cookie policy
-//! ([`cookies`]), the login state ([`login_state`]), the HTTP endpoints and route guard
-//! ([`handlers`]) and the bodies of the server functions ([`functions`]).
+//! ([`cookies`]), the login state ([`login_state`]), where a request comes from
+//! ([`request_site`]), the HTTP endpoints and route guard ([`handlers`]) and the bodies of
+//! the server functions ([`functions`]).
 
 pub mod cookies;
 pub mod functions;
 pub mod handlers;
 pub mod login_state;
+pub mod request_site;
 pub mod service;
 
 pub use functions::{access_token, require_permission, require_user};

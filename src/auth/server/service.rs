@@ -2,14 +2,14 @@
 //! policy. Axum handlers, the route guard and the server functions all go through it.
 
 use super::{
-    cookies::{CookiePolicy, CookieTooLarge},
-    login_state::{safe_return_path, LoginState, LoginStateError},
+    cookies::{CookiePolicy, CookieTooLarge, SessionBinding},
+    login_state::{absolute_location, safe_return_path, LoginState, LoginStateError},
 };
 use crate::{
     auth::{LoginHints, LoginIntent, User},
     oidc::{
-        userinfo::lacks_profile, AccessTokenClaims, AuthorizationOptions, IdTokenClaims,
-        OidcClient, OidcError, Prompt, TokenSet, UserInfo,
+        userinfo::lacks_profile, AccessTokenClaims, AuthorizationOptions, IdTokenClaims, KeySource,
+        OidcClient, OidcError, Prompt, TokenSet, UserInfo, ValidationError,
     },
     settings::AuthSettings,
 };
@@ -33,6 +33,8 @@ pub struct AuthService {
     pub cookies: CookiePolicy,
     /// The `[auth]` settings of `Leptos.toml`.
     pub settings: AuthSettings,
+    /// `APP_URL`: every redirect to one of our own pages is built on it.
+    pub app_url: Url,
     refreshes: RefreshCoalescer,
 }
 
@@ -89,7 +91,9 @@ pub enum SessionStatus {
 /// Why the callback could not sign the person in. Each maps to a status and a message.
 #[derive(Debug, thiserror::Error)]
 pub enum CallbackError {
-    #[error("the identity provider reported an error: {error}")]
+    // Request values are Debug-formatted in messages: quoted and escaped, so a newline in
+    // them cannot start a forged log line.
+    #[error("the identity provider reported an error: {error:?}")]
     /// The provider sent `error` to the callback (e.g. the person cancelled).
     Provider {
         /// The OAuth 2.0 `error` code.
@@ -97,6 +101,10 @@ pub enum CallbackError {
         /// The provider's `error_description`, shown escaped.
         description: Option<String>,
     },
+    #[error("the callback reported an error, but not for a login in progress in this browser")]
+    /// An `error` without this browser's `state`: not the provider's word about our login
+    /// (anyone can send a link with `?error=`), so its text is not shown.
+    UnsolicitedError,
     #[error(transparent)]
     /// The callback does not belong to a login in progress here.
     LoginState(#[from] LoginStateError),
@@ -141,7 +149,9 @@ impl CallbackError {
     pub fn status(&self) -> u16 {
         match self {
             CallbackError::Provider { .. } => 401,
-            CallbackError::LoginState(_) | CallbackError::MissingCode => 400,
+            CallbackError::LoginState(_)
+            | CallbackError::MissingCode
+            | CallbackError::UnsolicitedError => 400,
             CallbackError::IssuerMismatch(_) => 401,
             CallbackError::Exchange(OidcError::Timeout(_))
             | CallbackError::UserInfo(OidcError::Timeout(_)) => 504,
@@ -159,6 +169,10 @@ pub enum RefreshError {
     #[error("there is no refresh token")]
     /// The request carries no refresh token.
     NoRefreshToken,
+    #[error("the refresh cookie does not belong to this browser's session")]
+    /// The refresh cookie's session binding does not match the ID cookie's (or there is
+    /// no ID cookie): a cookie tossed in from a sibling domain. Nothing is touched.
+    NotBound,
     #[error("the session has ended: {0}")]
     /// The provider says the grant is dead (`invalid_grant`): the session is over.
     Ended(Arc<OidcError>),
@@ -257,8 +271,13 @@ pub fn now() -> i64 {
 }
 
 impl AuthService {
-    /// The service for one provider, cookie policy and settings.
-    pub fn new(oidc: OidcClient, cookies: CookiePolicy, settings: AuthSettings) -> Self {
+    /// The service for one provider, cookie policy and settings, for the app at `app_url`.
+    pub fn new(
+        oidc: OidcClient,
+        cookies: CookiePolicy,
+        settings: AuthSettings,
+        app_url: Url,
+    ) -> Self {
         AuthService {
             oidc,
             cookies,
@@ -266,7 +285,14 @@ impl AuthService {
                 settings.refresh_reuse_grace_secs,
             )),
             settings,
+            app_url,
         }
+    }
+
+    /// The absolute `Location` of one of our pages: `APP_URL` plus a path that passed
+    /// [`safe_return_path`] (anything else gives the app's root).
+    pub fn location(&self, path: &str) -> String {
+        absolute_location(&self.app_url, path)
     }
 
     /// Starts a login: stores the login state cookie and returns the provider URL.
@@ -297,23 +323,38 @@ impl AuthService {
         jar: &Cookies,
         query: &CallbackQuery,
     ) -> Result<String, CallbackError> {
-        // The login state is consumed whatever happens next: it is single-use.
+        // A callback that does not carry this browser's `state` is not about its login:
+        // it is refused without consuming the login in progress (so a forged link cannot
+        // cancel it), and an `error` it carries is not shown. Once the state matches, the
+        // login is consumed whatever happens next: it is single-use.
+        let unsolicited = |err: LoginStateError| match query.error {
+            Some(_) => CallbackError::UnsolicitedError,
+            None => CallbackError::LoginState(err),
+        };
         let login = self
             .cookies
-            .take_login_state(jar)
-            .and_then(|v| LoginState::decode(&v));
+            .login_state(jar)
+            .and_then(|v| LoginState::decode(&v))
+            .ok_or_else(|| unsolicited(LoginStateError::Missing))?;
+        match login.verify(
+            query.state.as_deref().unwrap_or(""),
+            now(),
+            self.settings.login_state_ttl_secs,
+        ) {
+            Err(LoginStateError::StateMismatch) => {
+                return Err(unsolicited(LoginStateError::StateMismatch))
+            }
+            result => {
+                self.cookies.clear_login_state(jar);
+                result?;
+            }
+        }
         if let Some(error) = &query.error {
             return Err(CallbackError::Provider {
                 error: error.clone(),
                 description: query.error_description.clone(),
             });
         }
-        let login = login.ok_or(LoginStateError::Missing)?;
-        login.verify(
-            query.state.as_deref().unwrap_or(""),
-            now(),
-            self.settings.login_state_ttl_secs,
-        )?;
         let code = query
             .code
             .as_deref()
@@ -364,7 +405,7 @@ impl AuthService {
         } else {
             None
         };
-        self.store(jar, &tokens, &access)?;
+        self.store(jar, &tokens, &access, &SessionBinding::new())?;
         match userinfo {
             Some(info) => {
                 let json = serde_json::to_string(&info).unwrap_or_default();
@@ -381,6 +422,7 @@ impl AuthService {
         jar: &Cookies,
         tokens: &TokenSet,
         access: &AccessTokenClaims,
+        session: &SessionBinding,
     ) -> Result<(), CookieTooLarge> {
         let expires_in = tokens
             .expires_in
@@ -396,6 +438,7 @@ impl AuthService {
             expires_in,
             tokens.refresh_token.as_deref(),
             tokens.id_token.as_deref(),
+            session,
         )
     }
 
@@ -414,7 +457,13 @@ impl AuthService {
                 _ => self.without_access_token(jar),
             };
         }
-        match self.oidc.validate_access_token(&token).await {
+        // Sealed by us, yet presented by the browser: key refetches stay rate-limited (an
+        // unknown key makes the session refreshable, and refresh may refetch).
+        match self
+            .oidc
+            .validate_access_token(&token, KeySource::Untrusted)
+            .await
+        {
             Ok(access) => {
                 let profile = self.profile(jar);
                 if profile.as_ref().is_some_and(|p| p.sub != access.sub) {
@@ -447,7 +496,10 @@ impl AuthService {
         profile: Option<&IdTokenClaims>,
     ) -> Result<AccessTokenClaims, OidcError> {
         if is_jwt(&tokens.access_token) {
-            return self.oidc.validate_access_token(&tokens.access_token).await;
+            return self
+                .oidc
+                .validate_access_token(&tokens.access_token, KeySource::TokenEndpoint)
+                .await;
         }
         let profile = profile.ok_or_else(|| OidcError::Malformed {
             endpoint: "token".into(),
@@ -491,14 +543,31 @@ impl AuthService {
         }
     }
 
-    /// Refreshes the session with the refresh token cookie (only sent below
-    /// `/auth/refresh`), stores the rotated tokens and returns the new session.
-    /// When the provider says the grant is dead, the session cookies are cleared.
-    pub async fn refresh(&self, jar: &Cookies) -> Result<Session, RefreshError> {
-        let refresh_token = self
+    /// Refreshes the session with the refresh token cookie (only sent below `/auth`),
+    /// stores the rotated tokens and returns the new session. The refresh cookie must be
+    /// bound to this browser's ID cookie, or nothing is touched. When the provider says
+    /// the grant is dead the session cookies are cleared, if `may_end_session` (a request
+    /// from another site may refresh, never end a session).
+    pub async fn refresh(
+        &self,
+        jar: &Cookies,
+        may_end_session: bool,
+    ) -> Result<Session, RefreshError> {
+        let stored = self
             .cookies
             .refresh_token(jar)
             .ok_or(RefreshError::NoRefreshToken)?;
+        let session = self
+            .cookies
+            .session_binding(jar)
+            .filter(|binding| *binding == stored.session)
+            .ok_or(RefreshError::NotBound)?;
+        let end_session = |jar: &Cookies| {
+            if may_end_session {
+                self.cookies.clear_session(jar);
+            }
+        };
+        let refresh_token = stored.refresh_token;
         let previous = self.profile(jar);
         let call = self.refreshes.call_for(&refresh_token);
         let result = call
@@ -508,7 +577,7 @@ impl AuthService {
         let tokens = match result {
             Ok(tokens) => tokens,
             Err(err) if err.is_invalid_grant() => {
-                self.cookies.clear_session(jar);
+                end_session(jar);
                 return Err(RefreshError::Ended(err));
             }
             Err(err) => {
@@ -522,11 +591,11 @@ impl AuthService {
                     .oidc
                     .validate_id_token(id_token, None, &tokens.access_token)
                     .await
-                    .map_err(RefreshError::InvalidTokens)?;
+                    .map_err(refreshed_token_error)?;
                 // OIDC Core 12.2: a refreshed ID token must name the same person and issuer.
                 if let Some(previous) = &previous {
                     if previous.sub != claims.sub || previous.iss != claims.iss {
-                        self.cookies.clear_session(jar);
+                        end_session(jar);
                         return Err(RefreshError::IdentityChanged);
                     }
                 }
@@ -538,12 +607,12 @@ impl AuthService {
         let access = self
             .access_claims(&tokens, profile.as_ref())
             .await
-            .map_err(RefreshError::InvalidTokens)?;
+            .map_err(refreshed_token_error)?;
         if profile.as_ref().is_some_and(|p| p.sub != access.sub) {
-            self.cookies.clear_session(jar);
+            end_session(jar);
             return Err(RefreshError::IdentityChanged);
         }
-        self.store(jar, &tokens, &access)?;
+        self.store(jar, &tokens, &access, &session)?;
         tracing::info!(sub = %access.sub, "session refreshed");
         Ok(Session { access, profile })
     }
@@ -553,7 +622,17 @@ impl AuthService {
     /// local session is gone either way).
     pub async fn logout(&self, jar: &Cookies) -> String {
         let id_token = self.cookies.id_token(jar);
+        let refresh = self.cookies.refresh_token(jar);
         self.cookies.clear_session(jar);
+        // RFC 7009: the refresh token dies with the session, so a copy of the cookie
+        // (or a browser that never reaches the provider's logout page) cannot revive it.
+        if let Some(refresh) = refresh {
+            match self.oidc.revoke_refresh_token(&refresh.refresh_token).await {
+                Ok(true) => tracing::info!("refresh token revoked at the provider"),
+                Ok(false) => {}
+                Err(err) => tracing::warn!(%err, "the provider did not revoke the refresh token"),
+            }
+        }
         let state = crate::oidc::authorize::random_token();
         match self.oidc.logout_url(id_token.as_deref(), &state).await {
             Ok(url) => url.to_string(),
@@ -562,6 +641,17 @@ impl AuthService {
                 self.settings.post_logout_path.clone()
             }
         }
+    }
+}
+
+/// A refreshed token that fails validation ends the session, except when the key set
+/// could not be fetched: that is an outage (session and refresh token kept, retry page).
+fn refreshed_token_error(err: OidcError) -> RefreshError {
+    match err {
+        OidcError::InvalidToken(ValidationError::KeySetUnavailable(_)) => {
+            RefreshError::Unavailable(Arc::new(err))
+        }
+        err => RefreshError::InvalidTokens(err),
     }
 }
 

@@ -1,0 +1,172 @@
+//! Logout revokes the refresh token; error pages show the provider's words only for a
+//! login in progress; signed-in pages are never cached; HSTS on https; oversized provider
+//! answers are refused; extreme webhook timestamps are just stale.
+
+use crate::common::*;
+use reqwest::StatusCode;
+use scalekit_leptos_starter::dev_idp::{Counters, Misbehaviour};
+
+#[tokio::test]
+async fn logout_revokes_the_refresh_token_so_a_copied_cookie_is_dead() {
+    let app = spawn_app(300).await;
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    let mut browser = Browser::default();
+    log_in(&mut browser, &app, "ada@example.com").await;
+    let copy = browser.with_same_cookies();
+
+    // Log out, without ever reaching the provider's logout page.
+    let response = browser
+        .post_form(&app.url.join("/auth/logout").unwrap(), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(Counters::get(&idp.counters().revocation), 1);
+
+    let mut thief = copy;
+    let refresh = app.url.join("/auth/refresh").unwrap();
+    let response = thief
+        .get_with(&refresh, &[("sec-fetch-site", "none")])
+        .await;
+    let landed = location(&response, &app.url);
+    assert_eq!(landed.path(), "/", "the copied refresh cookie is dead");
+    assert_eq!(query(&landed)["notice"], "session_ended");
+}
+
+#[tokio::test]
+async fn provider_errors_are_shown_only_for_the_login_in_progress() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let authorize = start_login(&mut browser, &app, "login").await;
+    let state = query(&authorize)["state"].clone();
+
+    // A link anyone could send: an error without this browser's state.
+    for forged_state in [None, Some("not-the-state")] {
+        let mut url = app.url.join("/auth/callback").unwrap();
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs.append_pair("error", "access_denied").append_pair(
+                "error_description",
+                "Your account is locked; call +1 555 0100",
+            );
+            if let Some(s) = forged_state {
+                pairs.append_pair("state", s);
+            }
+        }
+        let response = browser.get(&url).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(
+            response.headers().get("set-cookie").is_none(),
+            "the login in progress is not consumed"
+        );
+        let page = response.text().await.unwrap();
+        assert!(
+            !page.contains("555 0100") && !page.contains("access_denied"),
+            "{page}"
+        );
+    }
+    // The real login still completes.
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    assert_eq!(browser.get(&callback).await.status(), StatusCode::SEE_OTHER);
+
+    // With the login's own state, the provider's error is shown (escaped).
+    let authorize = start_login(&mut browser, &app, "login").await;
+    let mut url = app.url.join("/auth/callback").unwrap();
+    url.query_pairs_mut()
+        .append_pair("state", &query(&authorize)["state"])
+        .append_pair("error", "access_denied")
+        .append_pair("error_description", "<b>cancelled</b>");
+    let page = browser.get(&url).await.text().await.unwrap();
+    assert!(
+        page.contains("access_denied") && page.contains("&lt;b&gt;cancelled"),
+        "{page}"
+    );
+    assert_ne!(state, query(&authorize)["state"]);
+}
+
+#[tokio::test]
+async fn pages_for_a_signed_in_person_are_never_cached() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let anonymous = browser.get(&app.url).await;
+    assert_eq!(anonymous.headers().get("cache-control"), None);
+    log_in(&mut browser, &app, "ada@example.com").await;
+    for path in ["/", "/dashboard/profile", "/no-such-page"] {
+        let response = browser.get(&app.url.join(path).unwrap()).await;
+        assert_eq!(
+            response
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap()),
+            Some("private, no-store"),
+            "{path}"
+        );
+    }
+    assert!(
+        anonymous
+            .headers()
+            .get("strict-transport-security")
+            .is_none(),
+        "no HSTS for a plain-http APP_URL"
+    );
+}
+
+#[tokio::test]
+async fn an_https_app_sends_hsts() {
+    let app = spawn_with_env(
+        300,
+        None,
+        |_| {},
+        |name| (name == "APP_URL").then(|| "https://app.example".to_string()),
+    )
+    .await;
+    let response = reqwest::get(app.url.join("/healthz").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        response
+            .headers()
+            .get("strict-transport-security")
+            .map(|v| v.to_str().unwrap()),
+        Some("max-age=31536000")
+    );
+}
+
+#[tokio::test]
+async fn an_oversized_token_answer_is_a_provider_fault_not_a_session() {
+    let app = spawn_app(300).await;
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    idp.misbehave(Some(Misbehaviour::OversizedTokenResponse))
+        .unwrap();
+    let mut browser = Browser::default();
+    let authorize = start_login(&mut browser, &app, "login").await;
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert!(response.text().await.unwrap().contains("not answering"));
+    assert!(browser.cookie(&app.url, "__Host-sk_access").is_none());
+}
+
+#[tokio::test]
+async fn extreme_webhook_timestamps_are_stale_not_a_crash() {
+    const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let app = spawn_with_env(
+        300,
+        None,
+        |_| {},
+        |name| (name == "SCALEKIT_WEBHOOK_SECRET").then(|| SECRET.to_string()),
+    )
+    .await;
+    let client = reqwest::Client::new();
+    for timestamp in [i64::MIN, i64::MIN + 1, i64::MAX, -1] {
+        let response = client
+            .post(app.url.join("/webhooks/scalekit").unwrap())
+            .header("webhook-id", "msg_1")
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", "v1,bm90IGEgc2lnbmF0dXJl")
+            .body("{}")
+            .send()
+            .await
+            .expect("an answer, not a reset connection");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{timestamp}");
+        assert!(response.text().await.unwrap().contains("five minutes"));
+    }
+}

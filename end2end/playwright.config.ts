@@ -5,6 +5,11 @@ import { defineConfig, devices } from "@playwright/test";
 // access-token lifetime so the refresh path runs within a test.
 export const ACCESS_TOKEN_TTL_SECS = 8;
 const binary = process.env.APP_BINARY ?? "target/debug/scalekit-leptos-starter";
+// The instance with the built-in provider. A production build (scripts/build-release.sh)
+// has no built-in provider, so when APP_BINARY is one, this instance runs from a
+// development build (DEV_APP_BINARY) and the production binary serves the instance that
+// uses the external provider, configured as a deployment is: by environment variables.
+const devBinary = process.env.DEV_APP_BINARY ?? binary;
 
 // The external provider (end2end/external-idp/provider.mjs) and the app instance using it.
 export const EXTERNAL_PROVIDER = "http://127.0.0.1:3200";
@@ -34,7 +39,7 @@ export default defineConfig({
   projects: [{ name: "chromium", use: { ...devices["Desktop Chrome"] } }],
   webServer: [
     {
-      command: binary,
+      command: devBinary,
       cwd: "..",
       url: "http://127.0.0.1:3000/",
       reuseExistingServer: false,

@@ -2,8 +2,9 @@
 # Command 2: runs every test. Installs what is missing, checks formatting and lints, runs the Rust
 # unit and integration tests (real HTTP against the built-in identity provider), builds
 # the app with cargo-leptos and runs the Playwright browser tests in Debian's Chromium,
-# then builds for production (wasm-opt, precompressed assets) and runs the hydrated
-# journey against that build.
+# then builds for production (wasm-opt, precompressed assets, no built-in provider),
+# checks that build refuses to start without a provider, and runs the journey (JavaScript
+# on and off) against it through the external OpenID provider.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --test
@@ -32,8 +33,10 @@ cargo leptos build
 echo "==> Playwright browser tests"
 (cd end2end && npx playwright test)
 
-echo "==> production build, and the hydrated journey against it"
+echo "==> production build: no built-in provider; the journey against it through the external provider"
 scripts/build-release.sh
-(cd end2end && APP_BINARY=target/release/scalekit-leptos-starter npx playwright test journey -g "with JavaScript")
+scripts/check-production-binary.sh
+(cd end2end && APP_BINARY=target/release/scalekit-leptos-starter \
+  DEV_APP_BINARY=target/debug/scalekit-leptos-starter npx playwright test external-provider)
 
 echo "==> all tests passed; target/ uses $(du -sh target | cut -f1)"

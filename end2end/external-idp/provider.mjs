@@ -81,6 +81,8 @@ const provider = new Provider(issuer, {
   features: {
     devInteractions: { enabled: true },
     rpInitiatedLogout: { enabled: true },
+    // RFC 7009: the app revokes the refresh token at logout.
+    revocation: { enabled: true },
   },
   cookies: { keys: ["external-provider-test-cookie-key"] },
 });

@@ -68,7 +68,7 @@ for (const js of [true, false]) {
         expect(cookies[name].secure, name).toBe(true);
         expect(cookies[name].sameSite, name).toBe("Lax");
       }
-      expect(cookies["__Secure-sk_refresh"].path).toBe("/auth/refresh");
+      expect(cookies["__Secure-sk_refresh"].path).toBe("/auth");
       const html = await page.content();
       expect(html).not.toMatch(/eyJ[\w-]+\.[\w-]+\./);
       if (js) {
@@ -140,8 +140,19 @@ test("an unknown page is a friendly 404", async ({ page }) => {
 });
 
 test("a provider error at the callback is a 401 page that shows it escaped", async ({ page }) => {
+  const description = encodeURIComponent("<script>window.pwned=1</script>denied");
+  // Anyone can send a link with an error: without this browser's login state, its text
+  // is not shown (and the login in progress is kept).
+  await page.goto("/");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(PROVIDER);
+  const state = new URL(page.url()).searchParams.get("state") ?? "";
+  const unsolicited = await page.goto(`/auth/callback?error=access_denied&error_description=${description}`);
+  expect(unsolicited?.status()).toBe(400);
+  await expect(page.locator(".error-description")).toHaveCount(0);
+
   const response = await page.goto(
-    "/auth/callback?error=access_denied&error_description=" + encodeURIComponent("<script>window.pwned=1</script>denied"),
+    `/auth/callback?state=${encodeURIComponent(state)}&error=access_denied&error_description=${description}`,
   );
   expect(response?.status()).toBe(401);
   await expect(page.locator(".error-code")).toHaveText("access_denied");

@@ -65,8 +65,6 @@ impl CookieNames {
 /// The path of the refresh cookie: the refresh endpoints and logout (which revokes the
 /// refresh token) lie below it; pages do not.
 pub const REFRESH_COOKIE_PATH: &str = "/auth";
-/// Where the refresh cookie lived before it was bound to its session; cleared at logout.
-const LEGACY_REFRESH_COOKIE_PATH: &str = "/auth/refresh";
 
 /// A random value sealed into both the ID cookie and the refresh cookie of one session.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -328,10 +326,6 @@ impl CookiePolicy {
         self.clear(jar, self.names.id, "/");
         self.clear(jar, self.names.profile, "/");
         self.clear(jar, self.names.refresh, REFRESH_COOKIE_PATH);
-        if jar.get(self.names.refresh).is_some() {
-            // Left by a version that scoped it to its old path.
-            self.clear(jar, self.names.refresh, LEGACY_REFRESH_COOKIE_PATH);
-        }
     }
 
     /// Stores the sealed login state for the 10-minute login window.

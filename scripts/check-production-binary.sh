@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Checks the production build (scripts/build-release.sh) as a deployment whose secrets
+# failed to mount: started with APP_URL=https://app.example.com and no SCALEKIT_*, the
+# release binary must stop at once with one line naming the missing variables, and no
+# identity provider (nor app) may answer on its addresses.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+binary=target/release/scalekit-leptos-starter
+app_port=3390
+idp_port=3391
+err=$(mktemp)
+trap 'rm -f "$err"' EXIT
+
+set +e
+APP_URL=https://app.example.com LEPTOS_SITE_ADDR="127.0.0.1:$app_port" \
+  DEV_IDP_ADDR="127.0.0.1:$idp_port" SCALEKIT_ENVIRONMENT_URL= SCALEKIT_CLIENT_ID= \
+  SCALEKIT_CLIENT_SECRET= SESSION_SECRET= RUST_LOG=warn \
+  timeout 20 "$binary" > /dev/null 2> "$err"
+status=$?
+set -e
+
+fail() { echo "FAIL: $*"; echo "--- stderr:"; cat "$err"; exit 1; }
+[ "$status" -ne 0 ] || fail "the production binary started without a provider"
+[ "$status" -ne 124 ] || fail "the production binary kept running (it served something)"
+for var in SCALEKIT_ENVIRONMENT_URL SCALEKIT_CLIENT_ID SCALEKIT_CLIENT_SECRET SESSION_SECRET; do
+  grep -q "$var" "$err" || fail "the error does not name $var"
+done
+[ "$(grep -c . "$err")" = 1 ] || fail "the error is not one line"
+for port in $app_port $idp_port; do
+  if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; then
+    fail "something answers on 127.0.0.1:$port"
+  fi
+done
+echo "ok: the production binary refuses to start without a provider: $(cat "$err")"

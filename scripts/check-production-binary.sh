@@ -5,7 +5,7 @@
 # identity provider (nor app) may answer on its addresses.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-binary=target/release/scalekit-leptos-starter
+binary="${1:-target/release/scalekit-leptos-starter}"
 app_port=3390
 idp_port=3391
 err=$(mktemp)

@@ -74,6 +74,8 @@ pub enum Misbehaviour {
     UserinfoDown,
     /// Valid tokens in a token response padded to 4 MiB: the app must refuse to read it.
     OversizedTokenResponse,
+    /// An outage of the key set alone: `/keys` answers 503, tokens are still issued.
+    KeySetDown,
 }
 
 /// The profile claims a UserInfo-only provider leaves out of its ID tokens.

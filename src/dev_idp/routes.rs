@@ -120,6 +120,9 @@ async fn discovery(State(state): State<Shared>) -> Response {
 
 async fn keys(State(state): State<Shared>) -> Response {
     Counters::bump(&state.counters.jwks);
+    if state.misbehaviour() == Some(Misbehaviour::KeySetDown) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response();
+    }
     Json(json!({ "keys": state.published_keys() })).into_response()
 }
 

@@ -83,3 +83,32 @@ async fn an_attackers_unknown_kid_cannot_lock_people_out_after_a_key_rotation() 
         .await;
     assert_eq!(location(&response, &app.url).path(), "/dashboard/profile");
 }
+
+#[tokio::test]
+async fn a_key_set_outage_during_refresh_keeps_the_session() {
+    let app = spawn_app(300).await;
+    let idp = app.server.dev_idp.as_ref().unwrap();
+    let mut browser = Browser::default();
+    log_in(&mut browser, &app, "ada@example.com").await;
+    // The provider rotates its key, then its key set goes down: the refreshed tokens name
+    // a key the app cannot fetch.
+    idp.misbehave(Some(Misbehaviour::RotateKeys)).unwrap();
+    idp.misbehave(Some(Misbehaviour::KeySetDown)).unwrap();
+    let refresh = app
+        .url
+        .join("/auth/refresh?return_to=/dashboard/profile")
+        .unwrap();
+    let response = browser.get(&refresh).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        response.headers().get("set-cookie").is_none(),
+        "nothing cleared"
+    );
+    assert!(response.text().await.unwrap().contains("still signed in"));
+    assert!(browser.cookie(&app.url, "__Host-sk_id").is_some());
+    // The key set is back: the retry (within the reuse grace, so the rotated tokens the
+    // provider already issued are used) restores the session.
+    idp.misbehave(None).unwrap();
+    let response = browser.get(&refresh).await;
+    assert_eq!(location(&response, &app.url).path(), "/dashboard/profile");
+}

@@ -26,6 +26,7 @@ for var in SCALEKIT_ENVIRONMENT_URL SCALEKIT_CLIENT_ID SCALEKIT_CLIENT_SECRET SE
   grep -q "$var" "$err" || fail "the error does not name $var"
 done
 [ "$(grep -c . "$err")" = 1 ] || fail "the error is not one line"
+grep -q "this build has no built-in one" "$err" || fail "the binary contains the built-in provider"
 for port in $app_port $idp_port; do
   if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/"; then
     fail "something answers on 127.0.0.1:$port"

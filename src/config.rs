@@ -240,11 +240,12 @@ pub struct BuiltInProviderRefused {
 
 /// Checks that a deployment without `SCALEKIT_*` is local development: `APP_URL` is plain
 /// http on `localhost` or `127.0.0.1`, and the app and the built-in provider listen on
-/// loopback addresses only. A production deployment whose secrets failed to mount stops
-/// here instead of serving a provider that lets anyone in.
+/// loopback addresses only (`app_addr` is `None` where the caller binds the listener
+/// itself). A production deployment whose secrets failed to mount stops here instead of
+/// serving a provider that lets anyone in.
 pub fn built_in_provider_allowed(
     app_url: &Url,
-    app_addr: std::net::SocketAddr,
+    app_addr: Option<std::net::SocketAddr>,
     provider_addr: std::net::SocketAddr,
 ) -> Result<(), BuiltInProviderRefused> {
     let refuse = |reason: String| Err(BuiltInProviderRefused { reason });
@@ -255,7 +256,7 @@ pub fn built_in_provider_allowed(
             app_url.as_str().trim_end_matches('/')
         ));
     }
-    if !app_addr.ip().is_loopback() {
+    if let Some(app_addr) = app_addr.filter(|addr| !addr.ip().is_loopback()) {
         return refuse(format!(
             "the app listens on {app_addr} (not a loopback address)"
         ));
@@ -393,7 +394,7 @@ mod tests {
     fn the_built_in_provider_runs_only_for_local_development() {
         let url = |u: &str| Url::parse(u).unwrap();
         let addr = |a: &str| a.parse::<std::net::SocketAddr>().unwrap();
-        let loopback = addr("127.0.0.1:3000");
+        let loopback = Some(addr("127.0.0.1:3000"));
         let idp = addr("127.0.0.1:3100");
         for app in ["http://localhost:3000", "http://127.0.0.1:8080"] {
             assert_eq!(
@@ -402,10 +403,14 @@ mod tests {
                 "{app}"
             );
         }
-        assert!(
-            built_in_provider_allowed(&url("http://localhost:3000"), addr("[::1]:3000"), idp)
-                .is_ok()
-        );
+        assert!(built_in_provider_allowed(
+            &url("http://localhost:3000"),
+            Some(addr("[::1]:3000")),
+            idp
+        )
+        .is_ok());
+        assert!(built_in_provider_allowed(&url("http://localhost:3000"), None, idp).is_ok());
+        assert!(built_in_provider_allowed(&url("https://app.example.com"), None, idp).is_err());
         for app in [
             "https://app.example.com",
             "https://localhost:3000",
@@ -416,9 +421,12 @@ mod tests {
             let err = built_in_provider_allowed(&url(app), loopback, idp).unwrap_err();
             assert!(err.to_string().contains("APP_URL is"), "{app}: {err}");
         }
-        let err =
-            built_in_provider_allowed(&url("http://localhost:3000"), addr("0.0.0.0:3000"), idp)
-                .unwrap_err();
+        let err = built_in_provider_allowed(
+            &url("http://localhost:3000"),
+            Some(addr("0.0.0.0:3000")),
+            idp,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("0.0.0.0:3000"), "{err}");
         let err = built_in_provider_allowed(
             &url("http://localhost:3000"),

@@ -82,6 +82,8 @@ pub async fn assemble(
         Some(provider) => provider.clone(),
         #[cfg(feature = "dev-idp")]
         None => {
+            // Checked here too, for forks that bind their own listener around `assemble`.
+            crate::config::built_in_provider_allowed(&env.app_url, None, settings.dev_idp.addr)?;
             let initiate = env.app_url_for(handlers::IDP_INITIATED_PATH);
             let idp = start_dev_idp(
                 settings,
@@ -388,7 +390,7 @@ async fn start() -> Result<(), StartError> {
     // whose secrets failed to mount stops here instead of letting anyone in.
     if env.provider.is_none() {
         #[cfg(feature = "dev-idp")]
-        crate::config::built_in_provider_allowed(&env.app_url, addr, settings.dev_idp.addr)?;
+        crate::config::built_in_provider_allowed(&env.app_url, Some(addr), settings.dev_idp.addr)?;
         #[cfg(not(feature = "dev-idp"))]
         return Err(StartError::NoProvider(
             crate::config::missing_provider_variables(|name| std::env::var(name).ok()),

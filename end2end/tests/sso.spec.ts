@@ -28,6 +28,9 @@ for (const js of [true, false]) {
 
 test("a deep link from a customer's portal goes to its organization", async ({ page }) => {
   await page.goto("/login?organization_id=org_acme&connection_id=conn_okta");
+  // Opened from outside the app: the person confirms where they sign in.
+  await expect(page.getByTestId("confirm-login")).toBeVisible();
+  await page.getByRole("button", { name: "Continue to sign in" }).click();
   await expect(page).toHaveURL(PROVIDER);
   await expect(page.locator('[data-routing="Organization"]')).toHaveText("org_acme");
   await expect(page.locator('[data-routing="Connection"]')).toHaveText("conn_okta");

@@ -28,7 +28,8 @@ pub enum OidcError {
         message: String,
     },
     /// The provider refused the request with an OAuth 2.0 error (RFC 6749 §5.2).
-    #[error("the identity provider refused the request: {error}{}", description.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    // Debug-formatted: a provider echoing request values cannot put a newline in a log line.
+    #[error("the identity provider refused the request: {error:?}{}", description.as_deref().map(|d| format!(" ({d:?})")).unwrap_or_default())]
     Refused {
         /// The OAuth 2.0 `error` code (e.g. `invalid_grant`).
         error: String,

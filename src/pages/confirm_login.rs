@@ -36,7 +36,7 @@ pub fn confirm_login_document(
             <section class="card" data-testid="confirm-login">
                 <h1>{title}</h1>
                 <p>
-                    "A link from another site wants to sign you in at "
+                    "A link from outside this app wants to sign you in at "
                     <strong data-testid="confirm-provider">{provider_host}</strong>
                     ". Continue only if you meant to sign in to this app."
                 </p>

@@ -54,10 +54,17 @@ async fn full_flow_login_profile_refresh_logout() {
     let tokens = [
         auth.access_token(&jar).expect("the access cookie unseals"),
         auth.cookies.id_token(&jar).expect("the ID cookie unseals"),
-        auth.cookies
-            .refresh_token(&jar)
-            .expect("the refresh cookie unseals")
-            .refresh_token,
+        {
+            let mut headers = axum::http::HeaderMap::new();
+            let sealed = browser.cookie(&app.url, "__Secure-sk_refresh").unwrap();
+            let cookie = format!("__Secure-sk_refresh={sealed}");
+            headers.insert("cookie", cookie.parse().unwrap());
+            let session = auth.cookies.session_binding(&jar).unwrap();
+            auth.cookies
+                .bound_refresh_token(&headers, &session)
+                .expect("the refresh cookie unseals, bound to the session")
+                .refresh_token
+        },
     ];
     for name in ["__Host-sk_access", "__Secure-sk_refresh", "__Host-sk_id"] {
         let sealed = browser.cookie(&app.url, name).unwrap();

@@ -63,6 +63,23 @@ async fn provider_errors_are_shown_only_for_the_login_in_progress() {
             "{page}"
         );
     }
+    // The same at the IdP-initiated entry point, which has no state at all.
+    let mut url = app.url.join("/auth/initiate").unwrap();
+    url.query_pairs_mut()
+        .append_pair("error", "access_denied")
+        .append_pair(
+            "error_description",
+            "Your account is locked; call +1 555 0100",
+        );
+    let response = browser.get(&url).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(response.headers().get("set-cookie").is_none());
+    let page = response.text().await.unwrap();
+    assert!(
+        !page.contains("555 0100") && !page.contains("access_denied"),
+        "{page}"
+    );
+
     // The real login still completes.
     let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
     assert_eq!(browser.get(&callback).await.status(), StatusCode::SEE_OTHER);
@@ -111,9 +128,12 @@ async fn pages_for_a_signed_in_person_are_never_cached() {
 
 #[tokio::test]
 async fn an_https_app_sends_hsts() {
+    // A configured provider (discovery is lazy: it need not answer) with an https APP_URL,
+    // as in production; the built-in provider would refuse such an APP_URL.
+    let provider = url::Url::parse("http://127.0.0.1:9").unwrap();
     let app = spawn_with_env(
         300,
-        None,
+        Some(&provider),
         |_| {},
         |name| (name == "APP_URL").then(|| "https://app.example".to_string()),
     )

@@ -67,6 +67,21 @@ fn location_of(response: &reqwest::Response) -> String {
         .to_string()
 }
 
+/// Opens `url` from outside the app (`Sec-Fetch-Site: none`), where a login is
+/// confirmed first, and presses the confirmation page's button; returns its response.
+async fn confirmed(browser: &mut Browser, app: &TestApp, url: &Url) -> reqwest::Response {
+    let page = browser.get_with(url, &[("sec-fetch-site", "none")]).await;
+    assert_eq!(page.status(), StatusCode::OK, "the confirmation page");
+    let fields = hidden_fields(&page.text().await.unwrap());
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    browser
+        .post_form(&app.url.join("/login").unwrap(), &form)
+        .await
+}
+
 /// Finishes a login started at `authorize`; returns the callback's `Location`.
 async fn finish(browser: &mut Browser, app: &TestApp, authorize: &Url) -> String {
     let callback = continue_as(browser, authorize, "ada@example.com", None).await;
@@ -108,7 +123,16 @@ async fn login_link_and_login_function_return_to_never_leave_the_app() {
         let mut browser = Browser::default();
         let mut url = app.url.join("/login").unwrap();
         url.query_pairs_mut().append_pair("return_to", hostile);
-        let response = browser.get_with(&url, &[("sec-fetch-site", "none")]).await;
+        let response = confirmed(&mut browser, &app, &url).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{hostile:?}");
+        let authorize = location(&response, &app.url);
+        finish(&mut browser, &app, &authorize).await;
+
+        // The same link from the app's own pages (no confirmation).
+        let mut browser = Browser::default();
+        let response = browser
+            .get_with(&url, &[("sec-fetch-site", "same-origin")])
+            .await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{hostile:?}");
         let authorize = location(&response, &app.url);
         finish(&mut browser, &app, &authorize).await;
@@ -136,10 +160,7 @@ async fn idp_initiated_relay_state_never_leaves_the_app() {
         let mut start = idp.issuer.join("/idp-initiated").unwrap();
         start.query_pairs_mut().append_pair("relay_state", hostile);
         let initiate = location(&browser.get(&start).await, &idp.issuer);
-        // Confirmed by the person (a typed URL skips the confirmation page).
-        let response = browser
-            .get_with(&initiate, &[("sec-fetch-site", "none")])
-            .await;
+        let response = confirmed(&mut browser, &app, &initiate).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{hostile:?}");
         let authorize = location(&response, &app.url);
         let landed = finish(&mut browser, &app, &authorize).await;

@@ -21,6 +21,7 @@
 //! | `__Host-sk_login` | login state (state, nonce, PKCE verifier, return-to) | `/` | 10 minutes |
 
 use crate::settings::{CookieSettings, SameSitePolicy};
+use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha512};
 use tower_cookies::{
@@ -99,6 +100,28 @@ pub struct RefreshCookie {
     pub refresh_token: String,
     /// Must equal the ID cookie's binding, or the refresh is refused.
     pub session: SessionBinding,
+}
+
+/// Why no refresh cookie of this session was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshCookieError {
+    /// The request carries no refresh cookie at all.
+    Missing,
+    /// It carries refresh cookies, none of them sealed by us for this session.
+    NotBound,
+}
+
+/// Every value of cookie `name` in the request's `Cookie` headers.
+fn cookie_values<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(n, _)| *n == name)
+        .map(|(_, value)| value)
+        .collect()
 }
 
 /// Browsers drop a cookie whose, value and attributes pass 4096 bytes, silently.
@@ -272,10 +295,37 @@ impl CookiePolicy {
         self.read(jar, self.names.access)
     }
 
-    /// The stored refresh token and its session binding (only on requests below
-    /// [`REFRESH_COOKIE_PATH`]).
-    pub fn refresh_token(&self, jar: &Cookies) -> Option<RefreshCookie> {
-        decode(&self.read(jar, self.names.refresh)?)
+    /// The refresh cookie bound to `session`, among every refresh cookie the request's
+    /// `Cookie` headers carry (only requests below [`REFRESH_COOKIE_PATH`] carry any).
+    ///
+    /// A sibling domain can add cookies of the same name (cookie tossing), and the browser
+    /// sends them all; the cookie jar would keep just one of them. So each value is
+    /// unsealed here, and only the one bound to this session counts: a tossed cookie can
+    /// neither stand in for the real one nor hide it.
+    pub fn bound_refresh_token(
+        &self,
+        headers: &HeaderMap,
+        session: &SessionBinding,
+    ) -> Result<RefreshCookie, RefreshCookieError> {
+        let values = cookie_values(headers, self.names.refresh);
+        if values.is_empty() {
+            return Err(RefreshCookieError::Missing);
+        }
+        values
+            .into_iter()
+            .filter_map(|value| {
+                let mut raw = tower_cookies::cookie::CookieJar::new();
+                raw.add_original(Cookie::new(self.names.refresh, value.to_string()));
+                let unsealed = raw.private(&self.key).get(self.names.refresh)?;
+                decode::<RefreshCookie>(unsealed.value())
+            })
+            .find(|cookie| cookie.session == *session)
+            .ok_or(RefreshCookieError::NotBound)
+    }
+
+    /// True when the request carries any refresh cookie (sealed for us or not).
+    pub fn has_refresh_cookie(&self, headers: &HeaderMap) -> bool {
+        !cookie_values(headers, self.names.refresh).is_empty()
     }
 
     /// The stored ID token, if the cookie unseals.
@@ -432,12 +482,34 @@ mod tests {
             policy.access_token(&jar).as_deref(),
             Some("access-token-value")
         );
-        let refresh = policy.refresh_token(&jar).unwrap();
+        let binding = policy.session_binding(&jar).unwrap();
+        let sealed_refresh = jar
+            .get(CookieNames::SECURE.refresh)
+            .unwrap()
+            .value()
+            .to_string();
+        let mut headers = HeaderMap::new();
+        // A tossed cookie of the same name first, as a browser may send it.
+        headers.append(
+            axum::http::header::COOKIE,
+            format!("__Secure-sk_refresh=garbage; __Secure-sk_refresh={sealed_refresh}")
+                .parse()
+                .unwrap(),
+        );
+        let refresh = policy.bound_refresh_token(&headers, &binding).unwrap();
         assert_eq!(refresh.refresh_token, "refresh-token-value");
         assert_eq!(
-            Some(refresh.session),
-            policy.session_binding(&jar),
-            "the refresh cookie is bound to the ID cookie's session"
+            policy
+                .bound_refresh_token(&headers, &SessionBinding::new())
+                .err(),
+            Some(RefreshCookieError::NotBound),
+            "bound to the ID cookie's session only"
+        );
+        assert_eq!(
+            policy
+                .bound_refresh_token(&HeaderMap::new(), &binding)
+                .err(),
+            Some(RefreshCookieError::Missing)
         );
         assert_eq!(policy.id_token(&jar).as_deref(), Some("id-token-value"));
     }

@@ -112,7 +112,8 @@ pub async fn current_user() -> Result<Option<User>, ServerFnError> {
 /// Implements [`crate::auth::refresh_session`]: 503 when the provider is down.
 pub async fn refresh_session() -> Result<Option<User>, ServerFnError> {
     let (auth, jar) = request_context().await?;
-    match auth.refresh(&jar, true).await {
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    match auth.refresh(&jar, &headers, true).await {
         Ok(session) => Ok(Some(session.user())),
         Err(super::service::RefreshError::Unavailable(err)) => {
             tracing::warn!(%err, "refresh failed; the provider is unavailable");
@@ -131,7 +132,8 @@ pub async fn refresh_session() -> Result<Option<User>, ServerFnError> {
 /// Implements [`crate::auth::logout`]: clears the session, then the provider's logout.
 pub async fn logout() -> Result<(), ServerFnError> {
     let (auth, jar) = request_context().await?;
-    let destination = auth.logout(&jar).await;
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    let destination = auth.logout(&jar, &headers).await;
     tracing::info!("signed out");
     leptos_axum::redirect(&destination);
     Ok(())

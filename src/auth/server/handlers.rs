@@ -197,12 +197,13 @@ async fn idp_initiated_login(
 ) -> Response {
     let query: IdpInitiatedQuery = parse_query(raw);
     if let Some(error) = query.error {
-        tracing::warn!(?error, "IdP-initiated login reported an error");
-        let err = CallbackError::Provider {
-            error,
-            description: query.error_description,
-        };
-        return page(&state, err.status(), callback_error_page(err));
+        // Anyone can send this link: its text is logged (escaped), never shown.
+        tracing::warn!(?error, description = ?query.error_description, "IdP-initiated login reported an error");
+        return page(
+            &state,
+            401,
+            callback_error_page(CallbackError::UnsolicitedError),
+        );
     }
     let Some(token) = query.idp_initiated_login else {
         return page(&state, 400, callback_error_page(CallbackError::MissingCode));
@@ -229,7 +230,7 @@ async fn idp_initiated_login(
         return_to: claims.relay_state,
     };
     // The provider's portal is another site: the person confirms here first.
-    if !state.site(&headers).is_trusted_navigation() {
+    if !state.site(&headers).may_start_login() {
         return confirm(&state, &request).await;
     }
     start_login(&state, &jar, &request).await
@@ -266,22 +267,6 @@ struct LoginRequest {
     return_to: Option<String>,
 }
 
-impl LoginRequest {
-    /// True when the request decides *where* the person signs in (an organization, a
-    /// connection, an email domain, a social provider): what login CSRF needs.
-    fn is_routed(&self) -> bool {
-        let LoginHints {
-            login_hint,
-            organization_id,
-            connection_id,
-            provider,
-        } = &self.hints;
-        [login_hint, organization_id, connection_id, provider]
-            .iter()
-            .any(|hint| hint.as_deref().is_some_and(|v| !v.is_empty()))
-    }
-}
-
 impl AuthHandlerState {
     fn site(&self, headers: &HeaderMap) -> RequestSite {
         RequestSite::of(headers, &self.auth.app_url.origin().ascii_serialization())
@@ -290,7 +275,9 @@ impl AuthHandlerState {
 
 /// `GET /login?organization_id=…&connection_id=…&login_hint=…&provider=…`: a link a
 /// customer's portal can use to send its people straight to their organization's SSO.
-/// From another site, a routed login is confirmed first.
+/// Unless it comes from the app's own pages, the person confirms first: otherwise any
+/// site, mail or chat message could route them into an SSO connection of its choosing
+/// (login CSRF), or replace a login they have in progress.
 async fn deep_link_login(
     State(state): State<AuthHandlerState>,
     jar: Cookies,
@@ -298,7 +285,7 @@ async fn deep_link_login(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let request: LoginRequest = parse_query(raw);
-    if request.is_routed() && !state.site(&headers).is_trusted_navigation() {
+    if !state.site(&headers).may_start_login() {
         return confirm(&state, &request).await;
     }
     start_login(&state, &jar, &request).await
@@ -411,8 +398,8 @@ async fn refresh(
         .as_deref()
         .and_then(safe_return_path)
         .unwrap_or_else(|| state.auth.settings.post_login_path.clone());
-    let may_end_session = state.site(&headers).is_trusted_navigation();
-    match state.auth.refresh(&jar, may_end_session).await {
+    let may_end_session = state.site(&headers).may_end_session();
+    match state.auth.refresh(&jar, &headers, may_end_session).await {
         Ok(_) => see_other(&state.auth.location(&destination)),
         Err(RefreshError::Unavailable(err)) => {
             tracing::warn!(%err, "refresh failed; the provider is unavailable");

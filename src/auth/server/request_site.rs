@@ -46,9 +46,15 @@ impl RequestSite {
         }
     }
 
-    /// True for requests the app's pages or the person made: they may start a routed
-    /// login or clear a session.
-    pub fn is_trusted_navigation(self) -> bool {
+    /// True for navigations from the app's own pages only: they may start a login
+    /// without asking. A typed URL counts as another site here, because links opened
+    /// from desktop mail and chat apps arrive the same way (`Sec-Fetch-Site: none`).
+    pub fn may_start_login(self) -> bool {
+        self == RequestSite::SameOrigin
+    }
+
+    /// True for requests the app's pages or the person made: they may end a session.
+    pub fn may_end_session(self) -> bool {
         matches!(self, RequestSite::SameOrigin | RequestSite::Person)
     }
 

@@ -2,7 +2,7 @@
 //! policy. Axum handlers, the route guard and the server functions all go through it.
 
 use super::{
-    cookies::{CookiePolicy, CookieTooLarge, SessionBinding},
+    cookies::{CookiePolicy, CookieTooLarge, RefreshCookieError, SessionBinding},
     login_state::{absolute_location, safe_return_path, LoginState, LoginStateError},
 };
 use crate::{
@@ -13,6 +13,7 @@ use crate::{
     },
     settings::AuthSettings,
 };
+use axum::http::HeaderMap;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
@@ -551,17 +552,20 @@ impl AuthService {
     pub async fn refresh(
         &self,
         jar: &Cookies,
+        headers: &HeaderMap,
         may_end_session: bool,
     ) -> Result<Session, RefreshError> {
-        let stored = self
-            .cookies
-            .refresh_token(jar)
-            .ok_or(RefreshError::NoRefreshToken)?;
-        let session = self
-            .cookies
-            .session_binding(jar)
-            .filter(|binding| *binding == stored.session)
-            .ok_or(RefreshError::NotBound)?;
+        let session = self.cookies.session_binding(jar);
+        let stored = match &session {
+            Some(session) => self.cookies.bound_refresh_token(headers, session),
+            None if self.cookies.has_refresh_cookie(headers) => Err(RefreshCookieError::NotBound),
+            None => Err(RefreshCookieError::Missing),
+        }
+        .map_err(|err| match err {
+            RefreshCookieError::Missing => RefreshError::NoRefreshToken,
+            RefreshCookieError::NotBound => RefreshError::NotBound,
+        })?;
+        let session = stored.session.clone();
         let end_session = |jar: &Cookies| {
             if may_end_session {
                 self.cookies.clear_session(jar);
@@ -620,9 +624,12 @@ impl AuthService {
     /// Ends the session here and returns where to send the browser: the provider's
     /// logout URL, or our own post-logout page if the provider cannot be reached (the
     /// local session is gone either way).
-    pub async fn logout(&self, jar: &Cookies) -> String {
+    pub async fn logout(&self, jar: &Cookies, headers: &HeaderMap) -> String {
         let id_token = self.cookies.id_token(jar);
-        let refresh = self.cookies.refresh_token(jar);
+        let refresh = self
+            .cookies
+            .session_binding(jar)
+            .and_then(|session| self.cookies.bound_refresh_token(headers, &session).ok());
         self.cookies.clear_session(jar);
         // RFC 7009: the refresh token dies with the session, so a copy of the cookie
         // (or a browser that never reaches the provider's logout page) cannot revive it.

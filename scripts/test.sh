@@ -27,11 +27,8 @@ RUSTDOCFLAGS="-D warnings" cargo doc --features ssr,dev-idp --no-deps
 echo "==> cargo test (server build: unit and integration tests)"
 cargo test --features ssr,dev-idp
 
-echo "==> cargo leptos build"
-cargo leptos build
-
-echo "==> Playwright browser tests"
-(cd end2end && npx playwright test)
+echo "==> cargo leptos end-to-end: build, then the Playwright browser tests (end2end/e2e.sh)"
+cargo leptos end-to-end
 
 echo "==> production build: no built-in provider; the journey against it through the external provider"
 scripts/build-release.sh

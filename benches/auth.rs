@@ -85,7 +85,7 @@ fn benches(c: &mut Criterion) {
 
     let settings = Settings::from_toml(include_str!("../Leptos.toml")).expect("settings");
     let policy = CookiePolicy::new(&settings.cookies, 600, b"0123456789abcdef0123456789abcdef");
-    let binding = SessionBinding::new();
+    let binding = SessionBinding::new(0);
     c.bench_function("seal session cookies (access + refresh + ID token)", |b| {
         b.iter(|| {
             let jar = Cookies::default();

@@ -2,7 +2,7 @@
 # Installs what building the app needs, skipping whatever is already there:
 # the wasm32 target, cargo-leptos, and the wasm-bindgen CLI at exactly the version of
 # the wasm-bindgen crate in Cargo.lock. With --test it also installs what the browser
-# tests need: Debian's Chromium and the end2end npm packages. With --release it installs
+# tests need: Debian's Chromium, Debian's redis-server and the end2end npm packages. With --release it installs
 # binaryen's wasm-opt from the npm registry (tools/), which release builds need; with
 # --bench also Debian's wrk.
 # See shared TOOLCHAIN notes: newer cargo-leptos releases do not build on rustc 1.95,
@@ -57,6 +57,10 @@ if [ "${1:-}" = "--test" ]; then
   if [ ! -x /usr/bin/chromium ]; then
     say "installing Debian's Chromium for the browser tests"
     apt_install chromium
+  fi
+  if ! command -v redis-server >/dev/null 2>&1; then
+    say "installing Debian's redis-server for the shared-store tests (each test starts its own)"
+    apt_install redis-server
   fi
   if [ ! -x end2end/node_modules/.bin/playwright ] || [ ! -d end2end/node_modules/oidc-provider ]; then
     say "installing the end2end npm packages (no browser download)"

@@ -23,6 +23,9 @@ pub struct EnvConfig {
     pub session_secret: Option<SessionSecret>,
     /// `SCALEKIT_WEBHOOK_SECRET` (`whsec_…`): enables `POST /webhooks/scalekit`.
     pub webhook_secret: Option<crate::webhooks::WebhookSecret>,
+    /// `SESSION_STORE_URL` (`redis://…`): the store several instances share. Unset: this
+    /// process's memory, right for one instance.
+    pub session_store_url: Option<String>,
 }
 
 /// The secret that seals cookies; never printed.
@@ -170,11 +173,24 @@ impl EnvConfig {
             ),
         };
 
+        let session_store_url = match get("SESSION_STORE_URL") {
+            None => None,
+            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
+            Some(url) => {
+                return Err(ConfigError {
+                    var: "SESSION_STORE_URL",
+                    problem: format!("{url:?} is not a redis:// or rediss:// URL"),
+                    example: "redis://127.0.0.1:6379/0",
+                })
+            }
+        };
+
         Ok(EnvConfig {
             app_url,
             provider,
             session_secret,
             webhook_secret,
+            session_store_url,
         })
     }
 }

@@ -31,6 +31,9 @@ pub mod security;
 // Server only: assembling and starting the server.
 #[cfg(feature = "ssr")]
 pub mod server;
+// Server only: what instances share (refresh coordination, ended sessions, seen ids).
+#[cfg(feature = "ssr")]
+pub mod store;
 // Server only: Scalekit webhooks (Standard Webhooks signatures).
 #[cfg(feature = "ssr")]
 pub mod webhooks;

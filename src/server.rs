@@ -51,6 +51,8 @@ pub enum StartError {
         path: String,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     #[error("cannot create the OpenID Connect client: {0}")]
     Oidc(#[from] crate::oidc::OidcError),
 }
@@ -84,12 +86,16 @@ pub async fn assemble(
         None => {
             // Checked here too, for forks that bind their own listener around `assemble`.
             crate::config::built_in_provider_allowed(&env.app_url, None, settings.dev_idp.addr)?;
-            let initiate = env.app_url_for(handlers::IDP_INITIATED_PATH);
             let idp = start_dev_idp(
                 settings,
-                &redirect_uri,
-                &post_logout_redirect_uri,
-                &initiate,
+                crate::dev_idp::Registration {
+                    redirect_uris: vec![redirect_uri.clone()],
+                    post_logout_redirect_uris: vec![post_logout_redirect_uri.clone()],
+                    initiate_login_uri: Some(env.app_url_for(handlers::IDP_INITIATED_PATH)),
+                    backchannel_logout_uri: Some(
+                        env.app_url_for(crate::auth::server::backchannel::BACKCHANNEL_LOGOUT_PATH),
+                    ),
+                },
             )
             .await?;
             let credentials = crate::config::ProviderCredentials {
@@ -139,11 +145,26 @@ pub async fn assemble(
         &secret,
     );
     let session_cookies = vec![cookies.names.access, cookies.names.id];
+    let store = Arc::new(crate::store::SessionStore::new(
+        env.session_store_url.as_deref(),
+        cookies.sealer(),
+        crate::store::StoreSettings {
+            // The lock outlives the provider call it covers.
+            refresh_lock_ttl: auth_settings.http_timeout() + Duration::from_secs(5),
+            refresh_grace: Duration::from_secs(auth_settings.refresh_reuse_grace_secs),
+            ended_retention: Duration::from_secs(auth_settings.session_max_lifetime_secs),
+            redis_timeout: Duration::from_millis(250),
+        },
+    )?);
+    if store.is_shared() {
+        tracing::info!("sessions coordinated through the shared store (SESSION_STORE_URL)");
+    }
     let auth: SharedAuth = Arc::new(AuthService::new(
         oidc,
         cookies,
         auth_settings.clone(),
         env.app_url.clone(),
+        store.clone(),
     ));
 
     let policy = Arc::new(SecurityPolicy {
@@ -174,7 +195,7 @@ pub async fn assemble(
         .webhook_secret
         .clone()
         .zip(webhook_events.clone())
-        .map(|(secret, events)| crate::webhooks::Webhooks::new(secret, events));
+        .map(|(secret, events)| crate::webhooks::Webhooks::new(secret, events, store.clone()));
     let app_origin = AppOrigin(env.app_url.origin().ascii_serialization().into());
     let router = router(auth.clone(), policy, app_origin, api, webhooks, options);
     Ok(Server {
@@ -190,23 +211,14 @@ pub async fn assemble(
 #[cfg(feature = "dev-idp")]
 async fn start_dev_idp(
     settings: &Settings,
-    redirect_uri: &str,
-    post_logout_redirect_uri: &str,
-    initiate_login_uri: &str,
+    registration: crate::dev_idp::Registration,
 ) -> Result<crate::dev_idp::DevIdp, StartError> {
-    crate::dev_idp::DevIdp::start(
-        &settings.dev_idp,
-        crate::dev_idp::Registration {
-            redirect_uris: vec![redirect_uri.to_string()],
-            post_logout_redirect_uris: vec![post_logout_redirect_uri.to_string()],
-            initiate_login_uri: Some(initiate_login_uri.to_string()),
-        },
-    )
-    .await
-    .map_err(|source| StartError::DevIdp {
-        addr: settings.dev_idp.addr.to_string(),
-        source,
-    })
+    crate::dev_idp::DevIdp::start(&settings.dev_idp, registration)
+        .await
+        .map_err(|source| StartError::DevIdp {
+            addr: settings.dev_idp.addr.to_string(),
+            source,
+        })
 }
 
 /// The app's routes and layers.
@@ -242,6 +254,7 @@ fn router(
         )
         .merge(handlers::routes(handler_state))
         .merge(crate::api::routes(auth.clone()))
+        .merge(crate::auth::server::backchannel::routes(auth.clone()))
         .merge(webhooks.map(crate::webhooks::routes).unwrap_or_default())
         // A bare route: the baseline the benchmarks compare authenticated pages with,
         // and a readiness probe.

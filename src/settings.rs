@@ -35,6 +35,10 @@ pub struct AuthSettings {
     pub http_timeout_secs: u64,
     pub jwks_refetch_min_interval_secs: u64,
     pub refresh_reuse_grace_secs: u64,
+    /// How long a session can live (its refresh tokens' life at the provider): how long
+    /// a back-channel logout is remembered. Default 30 days.
+    #[serde(default = "thirty_days")]
+    pub session_max_lifetime_secs: u64,
     /// Social login buttons on the home page (`provider=` values Scalekit knows).
     #[serde(default)]
     pub social_providers: Vec<String>,
@@ -126,6 +130,10 @@ pub struct SeededUser {
     pub roles: Vec<String>,
     #[serde(default)]
     pub permissions: Vec<String>,
+}
+
+fn thirty_days() -> u64 {
+    30 * 24 * 3600
 }
 
 fn yes() -> bool {

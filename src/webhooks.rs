@@ -22,7 +22,7 @@ use base64::{engine::general_purpose::STANDARD, Engine};
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::VecDeque,
     sync::{Arc, Mutex},
 };
 
@@ -157,28 +157,33 @@ impl WebhookHandler for RecentEvents {
     }
 }
 
-/// The receiver's state: secret, handler, and the delivery ids seen lately.
+/// The receiver's state: secret, handler, and the store that remembers delivery ids
+/// (shared by every instance when `SESSION_STORE_URL` is set).
 #[derive(Clone)]
 pub struct Webhooks {
     secret: WebhookSecret,
     pub handler: Arc<dyn WebhookHandler>,
-    seen: Arc<Mutex<HashMap<String, i64>>>,
+    store: Arc<crate::store::SessionStore>,
 }
 
 impl Webhooks {
-    pub fn new(secret: WebhookSecret, handler: Arc<dyn WebhookHandler>) -> Self {
+    pub fn new(
+        secret: WebhookSecret,
+        handler: Arc<dyn WebhookHandler>,
+        store: Arc<crate::store::SessionStore>,
+    ) -> Self {
         Webhooks {
             secret,
             handler,
-            seen: Arc::default(),
+            store,
         }
     }
 
-    /// True the first time a delivery id is seen within the tolerance window.
-    fn first_delivery(&self, id: &str, now: i64) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.retain(|_, at| now - *at <= 2 * TOLERANCE_SECS);
-        seen.insert(id.to_string(), now).is_none()
+    /// True the first time a delivery id is seen within twice the tolerance window
+    /// (after that its timestamp is stale anyway).
+    async fn first_delivery(&self, id: &str) -> bool {
+        let window = std::time::Duration::from_secs(2 * TOLERANCE_SECS.unsigned_abs());
+        self.store.first_time("webhook", id, window).await
     }
 }
 
@@ -206,7 +211,7 @@ async fn receive(State(webhooks): State<Webhooks>, headers: HeaderMap, body: Byt
         .get("webhook-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    if !webhooks.first_delivery(id, now) {
+    if !webhooks.first_delivery(id).await {
         tracing::info!(webhook_id = ?id, "webhook delivered again; already handled");
         return StatusCode::OK.into_response();
     }

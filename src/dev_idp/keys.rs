@@ -69,9 +69,18 @@ impl SigningKey {
         &self,
         claims: &T,
     ) -> Result<String, jsonwebtoken::errors::Error> {
+        self.sign_typed(claims, "JWT")
+    }
+
+    /// Signs claims with an explicit `typ` (e.g. `logout+jwt`).
+    pub fn sign_typed<T: serde::Serialize>(
+        &self,
+        claims: &T,
+        typ: &str,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let mut header = Header::new(Algorithm::RS256);
         header.kid = Some(self.kid.clone());
-        header.typ = Some("JWT".into());
+        header.typ = Some(typ.into());
         jsonwebtoken::encode(&header, claims, &self.encoding)
     }
 }

@@ -12,6 +12,7 @@
 //!
 //! Everything lives in memory and is lost on restart. It is not for production.
 
+mod backchannel;
 mod keys;
 mod misbehaviour;
 mod pages;
@@ -30,7 +31,7 @@ pub use misbehaviour::Misbehaviour;
 pub use store::Counters;
 
 /// The app's registration with the provider: where it may send people back.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Registration {
     /// Exact redirect URIs allowed at `/oauth/authorize`.
     pub redirect_uris: Vec<String>,
@@ -38,6 +39,8 @@ pub struct Registration {
     pub post_logout_redirect_uris: Vec<String>,
     /// The app's "initiate login URL", for IdP-initiated logins.
     pub initiate_login_uri: Option<String>,
+    /// Where logout tokens are posted when a session ends here (back-channel logout).
+    pub backchannel_logout_uri: Option<String>,
 }
 
 /// A running built-in provider.
@@ -101,6 +104,15 @@ impl DevIdp {
         }
         self.state.set_misbehaviour(misbehaviour);
         Ok(())
+    }
+
+    /// A logout token with `claims`, signed with the provider's current key (`typ:
+    /// logout+jwt`): tests send forged, replayed or malformed ones with it.
+    pub fn sign_logout_token(&self, claims: &serde_json::Value) -> Option<String> {
+        self.state
+            .current_key()
+            .sign_typed(claims, "logout+jwt")
+            .ok()
     }
 
     /// How many requests each endpoint has served (for tests and benchmarks).

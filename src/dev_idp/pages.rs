@@ -172,7 +172,7 @@ pub fn message_page(title: &str, message: &str) -> String {
 }
 
 /// The provider's home: a button that starts an IdP-initiated login into the app.
-pub fn home_page(can_initiate: bool) -> String {
+pub fn home_page(can_initiate: bool, signed_in: Option<String>) -> String {
     let body = view! {
         <main>
             <span class="badge">"Built-in development identity provider"</span>
@@ -183,6 +183,12 @@ pub fn home_page(can_initiate: bool) -> String {
                     <label for="login_hint">"Email"</label>
                     <input id="login_hint" name="login_hint" type="email" value="ada@example.com"/>
                     <button type="submit">"Open the app (IdP-initiated login)"</button>
+                </form>
+            })}
+            {signed_in.map(|email| view! {
+                <form method="post" action="/session/end">
+                    <p>"Signed in here as " <strong data-testid="idp-session">{email}</strong></p>
+                    <button type="submit">"End this session"</button>
                 </form>
             })}
         </main>

@@ -36,6 +36,7 @@ pub fn router(state: Shared) -> Router {
         .route("/userinfo", get(userinfo))
         .route("/oidc/logout", get(logout))
         .route("/", get(home))
+        .route("/session/end", axum::routing::post(end_session))
         .route("/idp-initiated", get(idp_initiated))
         .with_state(state)
 }
@@ -101,6 +102,8 @@ async fn discovery(State(state): State<Shared>) -> Response {
         "end_session_endpoint": format!("{issuer}/oidc/logout"),
         "userinfo_endpoint": format!("{issuer}/userinfo"),
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["public"],
@@ -594,8 +597,8 @@ async fn logout(
 ) -> Response {
     Counters::bump(&state.counters.logout);
     let params: LogoutParams = parse(raw.as_deref());
-    if let Some(cookie) = session_cookie(&headers) {
-        state.close_session(&cookie);
+    if let Some(session) = session_cookie(&headers).and_then(|c| state.close_session(&c)) {
+        super::backchannel::notify(&state, &session).await;
     }
     let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
     match params.post_logout_redirect_uri {
@@ -620,10 +623,36 @@ async fn logout(
     }
 }
 
-/// The provider's own home page: where an IdP-initiated login starts.
-async fn home(State(state): State<Shared>) -> Response {
+/// The provider's own home page: where an IdP-initiated login starts, and where the
+/// provider's session can be ended (a back-channel logout to the app).
+async fn home(State(state): State<Shared>, headers: HeaderMap) -> Response {
     let can_initiate = state.registration.initiate_login_uri.is_some();
-    html(StatusCode::OK, super::pages::home_page(can_initiate))
+    let signed_in = session_cookie(&headers)
+        .and_then(|c| state.session(&c))
+        .map(|s| s.email);
+    html(
+        StatusCode::OK,
+        super::pages::home_page(can_initiate, signed_in),
+    )
+}
+
+/// "End this session": ends the provider's session here and tells the app.
+async fn end_session(State(state): State<Shared>, headers: HeaderMap) -> Response {
+    if let Some(session) = session_cookie(&headers).and_then(|c| state.close_session(&c)) {
+        super::backchannel::notify(&state, &session).await;
+    }
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    let mut response = html(
+        StatusCode::OK,
+        message_page(
+            "Session ended",
+            "Your session with the identity provider has ended, and the app was told.",
+        ),
+    );
+    if let Ok(value) = HeaderValue::from_str(&clear) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
 }
 
 #[derive(Default, Deserialize)]

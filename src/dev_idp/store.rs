@@ -25,6 +25,8 @@ pub struct Counters {
     pub logout: AtomicU64,
     pub userinfo: AtomicU64,
     pub revocation: AtomicU64,
+    /// Back-channel logout tokens sent to the app.
+    pub backchannel_logouts: AtomicU64,
 }
 
 impl Counters {
@@ -111,6 +113,9 @@ pub struct IdpState {
     sessions: Mutex<HashMap<String, BrowserSession>>,
     codes: Mutex<HashMap<String, CodeGrant>>,
     refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
+    /// Rotated-out refresh tokens → their session: presenting one again revokes the
+    /// session's grant (RFC 9700), as certified providers do.
+    used_refresh_tokens: Mutex<HashMap<String, String>>,
     /// The development loop's state file (see `persist`), when one is configured.
     state_file: Option<StateFile>,
     /// One save at a time: concurrent saves would share the temporary file, and a
@@ -179,6 +184,7 @@ impl IdpState {
             people: Mutex::new(people),
             sessions: Mutex::new(snapshot.sessions),
             codes: Mutex::new(HashMap::new()),
+            used_refresh_tokens: Mutex::new(HashMap::new()),
             refresh_tokens: Mutex::new(snapshot.refresh_tokens),
             state_file,
             saving: Mutex::new(()),
@@ -326,13 +332,14 @@ impl IdpState {
         lock(&self.sessions).get(cookie).cloned()
     }
 
-    /// Ends a browser session and every refresh token issued in it.
-    pub fn close_session(&self, cookie: &str) {
+    /// Ends a browser session and every refresh token issued in it; returns it.
+    pub fn close_session(&self, cookie: &str) -> Option<BrowserSession> {
         let removed = lock(&self.sessions).remove(cookie);
-        if let Some(session) = removed {
+        if let Some(session) = &removed {
             lock(&self.refresh_tokens).retain(|_, grant| grant.session_id != session.id);
             self.save();
         }
+        removed
     }
 
     pub fn issue_code(&self, grant: CodeGrant) -> String {
@@ -360,11 +367,30 @@ impl IdpState {
         }
     }
 
-    /// Takes a refresh token: rotation means each works once.
+    /// Takes a refresh token: rotation means each works once, and presenting a rotated
+    /// one again revokes every refresh token of its session (RFC 9700 reuse detection).
     pub fn take_refresh_token(&self, token: &str) -> Option<RefreshGrant> {
         let grant = lock(&self.refresh_tokens).remove(token);
-        if grant.is_some() {
-            self.save();
+        match &grant {
+            Some(grant) => {
+                let mut used = lock(&self.used_refresh_tokens);
+                if used.len() >= 10_000 {
+                    used.clear();
+                }
+                used.insert(token.to_string(), grant.session_id.clone());
+                drop(used);
+                self.save();
+            }
+            None => {
+                let reused = lock(&self.used_refresh_tokens).get(token).cloned();
+                if let Some(session_id) = reused {
+                    tracing::warn!(
+                        "built-in provider: a rotated refresh token was reused; revoking its grant"
+                    );
+                    lock(&self.refresh_tokens).retain(|_, grant| grant.session_id != session_id);
+                    self.save();
+                }
+            }
         }
         grant
     }

@@ -310,6 +310,19 @@ impl OidcClient {
         }
     }
 
+    /// Validates a back-channel logout token (its `jti` uniqueness is the caller's).
+    pub async fn validate_logout_token(
+        &self,
+        token: &str,
+    ) -> Result<super::logout_token::LogoutTokenClaims, super::logout_token::LogoutTokenError> {
+        let provider = self
+            .provider()
+            .await
+            .map_err(|e| super::ValidationError::KeySetUnavailable(e.to_string()))?;
+        let expect = self.expectations(&provider.metadata);
+        super::logout_token::validate_logout_token(&provider.jwks, token, &expect).await
+    }
+
     /// Revokes a refresh token at the provider's revocation endpoint (RFC 7009). Returns
     /// `Ok(false)` when the provider advertises none.
     pub async fn revoke_refresh_token(&self, refresh_token: &str) -> Result<bool, OidcError> {

@@ -17,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod jwks;
 pub mod logout;
+pub mod logout_token;
 #[cfg(any(test, feature = "test-support"))]
 pub mod test_support;
 pub mod token;

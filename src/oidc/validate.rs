@@ -199,7 +199,7 @@ async fn verify<T: serde::de::DeserializeOwned + HasIssuedAt>(
     verify_with(jwks, token, expect, &["exp", "iss", "aud", "sub"], source).await
 }
 
-async fn verify_with<T: serde::de::DeserializeOwned + HasIssuedAt>(
+pub(super) async fn verify_with<T: serde::de::DeserializeOwned + HasIssuedAt>(
     jwks: &JwksCache,
     token: &str,
     expect: &Expectations,
@@ -305,7 +305,7 @@ pub async fn validate_idp_initiated(
     verify_with(jwks, token, expect, &["exp", "iss"], KeySource::Untrusted).await
 }
 
-trait HasIssuedAt {
+pub(super) trait HasIssuedAt {
     fn issued_at(&self) -> Option<i64>;
 }
 impl HasIssuedAt for IdTokenClaims {

@@ -166,6 +166,11 @@ impl Browser {
         self.jar.remove(&(Self::host(url), name.to_string()));
     }
 
+    /// Keeps the cookies a response sets, as a browser would.
+    pub fn remember(&mut self, url: &Url, response: &Response) {
+        self.store(url, response);
+    }
+
     fn store(&mut self, url: &Url, response: &Response) {
         for header in response.headers().get_all(header::SET_COOKIE) {
             let Ok(text) = header.to_str() else { continue };
@@ -352,4 +357,84 @@ pub async fn log_in(browser: &mut Browser, app: &TestApp, email: &str) -> Url {
         response.text().await.unwrap_or_default()
     );
     location(&response, &app.url)
+}
+
+/// A real Redis (Debian's `redis-server`, installed by `scripts/setup.sh --test`) of the
+/// test's own: a free port, a temporary folder, no persistence; stopped when dropped.
+pub struct RedisServer {
+    pub url: String,
+    port: u16,
+    dir: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = std::env::temp_dir().join(format!("redis-test-{port}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut server = RedisServer {
+            url: format!("redis://127.0.0.1:{port}/0"),
+            port,
+            dir,
+            child: None,
+        };
+        server.resume();
+        server
+    }
+
+    /// Starts (again) on the same port, and waits until it answers.
+    pub fn resume(&mut self) {
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/setup.sh --test installs it)");
+        self.child = Some(child);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::time::Instant::now() < deadline {
+            use std::io::{Read, Write};
+            if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                let mut answer = [0u8; 7];
+                if stream.write_all(b"PING\r\n").is_ok()
+                    && stream.read_exact(&mut answer).is_ok()
+                    && &answer == b"+PONG\r\n"
+                {
+                    return;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        panic!("redis-server did not start on port {}", self.port);
+    }
+
+    /// Stops it (the data goes with it: no persistence).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

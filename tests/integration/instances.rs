@@ -41,6 +41,7 @@ async fn login_refresh_and_logout_hop_between_two_instances() {
             redirect_uris: vec![format!("{app_url}/auth/callback")],
             post_logout_redirect_uris: vec![format!("{app_url}/")],
             initiate_login_uri: None,
+            ..Default::default()
         },
     )
     .await

@@ -67,21 +67,52 @@ impl CookieNames {
 /// refresh token) lie below it; pages do not.
 pub const REFRESH_COOKIE_PATH: &str = "/auth";
 
-/// A random value sealed into both the ID cookie and the refresh cookie of one session.
+/// A random value sealed into both the ID cookie and the refresh cookie of one session,
+/// with when the session started (a back-channel logout by `sub` ends the sessions
+/// started before it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct SessionBinding(String);
+pub struct SessionBinding {
+    id: String,
+    started_at: i64,
+}
 
 impl SessionBinding {
-    /// A fresh binding, for a new login.
-    pub fn new() -> Self {
-        SessionBinding(crate::oidc::authorize::random_token())
+    /// A fresh binding, for a login at `now` (Unix seconds).
+    pub fn new(now: i64) -> Self {
+        SessionBinding {
+            id: crate::oidc::authorize::random_token(),
+            started_at: now,
+        }
+    }
+
+    /// When the person logged in (Unix seconds).
+    pub fn started_at(&self) -> i64 {
+        self.started_at
     }
 }
 
-impl Default for SessionBinding {
-    fn default() -> Self {
-        Self::new()
+/// Seals values with the session key (AES-256-GCM, the value's name as associated data),
+/// for what the app keeps outside cookies: a refresh result shared through the store.
+#[derive(Clone)]
+pub struct Sealer(Key);
+
+impl Sealer {
+    /// `value`, sealed under `name`.
+    pub fn seal(&self, name: &'static str, value: String) -> String {
+        let mut jar = tower_cookies::cookie::CookieJar::new();
+        jar.private_mut(&self.0).add(Cookie::new(name, value));
+        jar.get(name)
+            .map(|c| c.value().to_string())
+            .unwrap_or_default()
+    }
+
+    /// The value sealed under `name`, if it unseals.
+    pub fn unseal(&self, name: &'static str, sealed: &str) -> Option<String> {
+        let mut jar = tower_cookies::cookie::CookieJar::new();
+        jar.add_original(Cookie::new(name, sealed.to_string()));
+        jar.private(&self.0)
+            .get(name)
+            .map(|c| c.value().to_string())
     }
 }
 
@@ -147,6 +178,13 @@ pub struct CookiePolicy {
     login_state_ttl_secs: u64,
     /// The cookie names in use.
     pub names: CookieNames,
+}
+
+impl CookiePolicy {
+    /// A sealer with this policy's key.
+    pub fn sealer(&self) -> Sealer {
+        Sealer(self.key.clone())
+    }
 }
 
 impl CookiePolicy {
@@ -451,7 +489,7 @@ mod tests {
                 299,
                 Some("refresh-token-value"),
                 Some("id-token-value"),
-                &SessionBinding::new(),
+                &SessionBinding::new(0),
             )
             .unwrap();
         let cookies = set_cookie_headers(&jar);
@@ -500,7 +538,7 @@ mod tests {
         assert_eq!(refresh.refresh_token, "refresh-token-value");
         assert_eq!(
             policy
-                .bound_refresh_token(&headers, &SessionBinding::new())
+                .bound_refresh_token(&headers, &SessionBinding::new(0))
                 .err(),
             Some(RefreshCookieError::NotBound),
             "bound to the ID cookie's session only"
@@ -545,7 +583,7 @@ mod tests {
                 60,
                 None,
                 None,
-                &SessionBinding::new(),
+                &SessionBinding::new(0),
             )
             .unwrap();
         let value = sealed_elsewhere
@@ -569,7 +607,7 @@ mod tests {
                 300,
                 None,
                 Some("ID"),
-                &SessionBinding::new(),
+                &SessionBinding::new(0),
             )
             .unwrap();
         let sealed_id = jar.get(CookieNames::SECURE.id).unwrap().value().to_string();
@@ -609,7 +647,7 @@ mod tests {
                 300,
                 Some("r"),
                 Some("i"),
-                &SessionBinding::new(),
+                &SessionBinding::new(0),
             )
             .unwrap_err();
         assert_eq!(err.cookie, CookieNames::SECURE.access);
@@ -628,7 +666,7 @@ mod tests {
                 300,
                 None,
                 None,
-                &SessionBinding::new(),
+                &SessionBinding::new(0),
             )
             .unwrap();
         assert!(policy.access_token(&jar).is_some());

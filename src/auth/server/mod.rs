@@ -3,6 +3,7 @@
 //! ([`request_site`]), the HTTP endpoints and route guard ([`handlers`]) and the bodies of
 //! the server functions ([`functions`]).
 
+pub mod backchannel;
 pub mod cookies;
 pub mod functions;
 pub mod handlers;

@@ -5,6 +5,7 @@ use super::{
     cookies::{CookiePolicy, CookieTooLarge, RefreshCookieError, SessionBinding},
     login_state::{absolute_location, safe_return_path, LoginState, LoginStateError},
 };
+use crate::store::SessionStore;
 use crate::{
     auth::{LoginHints, LoginIntent, User},
     oidc::{
@@ -14,12 +15,7 @@ use crate::{
     settings::AuthSettings,
 };
 use axum::http::HeaderMap;
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::{Duration, Instant},
-};
-use tokio::sync::OnceCell;
+use std::sync::Arc;
 use tower_cookies::Cookies;
 use url::Url;
 
@@ -36,7 +32,8 @@ pub struct AuthService {
     pub settings: AuthSettings,
     /// `APP_URL`: every redirect to one of our own pages is built on it.
     pub app_url: Url,
-    refreshes: RefreshCoalescer,
+    /// What is decided once per session across instances: refreshes, ended sessions.
+    pub store: Arc<SessionStore>,
 }
 
 /// A valid session, as found on a request.
@@ -170,6 +167,10 @@ pub enum RefreshError {
     #[error("there is no refresh token")]
     /// The request carries no refresh token.
     NoRefreshToken,
+    #[error("the provider ended this session (back-channel logout)")]
+    /// The provider ended the session by back-channel logout; its refresh token was
+    /// revoked (where the provider offers revocation).
+    EndedByProvider,
     #[error("the refresh cookie does not belong to this browser's session")]
     /// The refresh cookie's session binding does not match the ID cookie's (or there is
     /// no ID cookie): a cookie tossed in from a sibling domain. Nothing is touched.
@@ -202,55 +203,6 @@ pub enum BeginLoginError {
     Cookie(#[from] CookieTooLarge),
 }
 
-type RefreshResult = Result<TokenSet, Arc<OidcError>>;
-/// One shared refresh call and when it started.
-type SharedRefresh = (Instant, Arc<OnceCell<RefreshResult>>);
-
-/// Collapses concurrent refreshes of one refresh token into one provider call.
-///
-/// Refresh tokens rotate: the first use kills the token, so two tabs (or a page load and
-/// the page's background refresh) refreshing at once would otherwise end the session.
-/// Every request holding the same refresh token within `grace` of the first gets the
-/// first call's answer and stores the same new tokens. Only this process's memory is
-/// shared: requests racing on two instances still rely on the provider.
-struct RefreshCoalescer {
-    grace: Duration,
-    calls: Mutex<HashMap<[u8; 32], SharedRefresh>>,
-}
-
-impl RefreshCoalescer {
-    fn new(grace: Duration) -> Self {
-        RefreshCoalescer {
-            grace,
-            calls: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn key(refresh_token: &str) -> [u8; 32] {
-        use sha2::{Digest, Sha256};
-        Sha256::digest(refresh_token.as_bytes()).into()
-    }
-
-    /// The shared call for this token (created if it is the first within the grace period).
-    fn call_for(&self, refresh_token: &str) -> Arc<OnceCell<RefreshResult>> {
-        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        let grace = self.grace;
-        // Calls still in flight are always shared; finished ones for `grace` afterwards.
-        calls.retain(|_, (started, call)| !call.initialized() || started.elapsed() < grace);
-        calls
-            .entry(Self::key(refresh_token))
-            .or_insert_with(|| (Instant::now(), Arc::new(OnceCell::new())))
-            .1
-            .clone()
-    }
-
-    /// Forgets a call whose failure was transient, so the next attempt tries again.
-    fn forget(&self, refresh_token: &str) {
-        let mut calls = self.calls.lock().unwrap_or_else(|e| e.into_inner());
-        calls.remove(&Self::key(refresh_token));
-    }
-}
-
 /// The query of `GET /auth/callback`.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct CallbackQuery {
@@ -272,21 +224,21 @@ pub fn now() -> i64 {
 }
 
 impl AuthService {
-    /// The service for one provider, cookie policy and settings, for the app at `app_url`.
+    /// The service for one provider, cookie policy and settings, for the app at
+    /// `app_url`, coordinating through `store`.
     pub fn new(
         oidc: OidcClient,
         cookies: CookiePolicy,
         settings: AuthSettings,
         app_url: Url,
+        store: Arc<SessionStore>,
     ) -> Self {
         AuthService {
             oidc,
             cookies,
-            refreshes: RefreshCoalescer::new(Duration::from_secs(
-                settings.refresh_reuse_grace_secs,
-            )),
             settings,
             app_url,
+            store,
         }
     }
 
@@ -406,7 +358,7 @@ impl AuthService {
         } else {
             None
         };
-        self.store(jar, &tokens, &access, &SessionBinding::new())?;
+        self.store(jar, &tokens, &access, &SessionBinding::new(now()))?;
         match userinfo {
             Some(info) => {
                 let json = serde_json::to_string(&info).unwrap_or_default();
@@ -451,10 +403,22 @@ impl AuthService {
         };
         if let Some((expires_at, _)) = parse_opaque(&token) {
             return match self.profile(jar) {
-                Some(profile) if expires_at > now() => SessionStatus::Active(Box::new(Session {
-                    access: opaque_claims(&profile, expires_at),
-                    profile: Some(profile),
-                })),
+                Some(profile)
+                    if expires_at > now()
+                        && !self
+                            .ended_by_provider(
+                                jar,
+                                &profile.iss,
+                                profile.sid.as_deref(),
+                                &profile.sub,
+                            )
+                            .await =>
+                {
+                    SessionStatus::Active(Box::new(Session {
+                        access: opaque_claims(&profile, expires_at),
+                        profile: Some(profile),
+                    }))
+                }
                 _ => self.without_access_token(jar),
             };
         }
@@ -471,6 +435,17 @@ impl AuthService {
                     tracing::warn!("session cookies name different users; ignoring the session");
                     return SessionStatus::Anonymous;
                 }
+                let sid = access
+                    .sid
+                    .as_deref()
+                    .or(profile.as_ref().and_then(|p| p.sid.as_deref()));
+                if self
+                    .ended_by_provider(jar, &access.iss, sid, &access.sub)
+                    .await
+                {
+                    // The refresh path ends it: revokes the refresh token, clears cookies.
+                    return self.without_access_token(jar);
+                }
                 SessionStatus::Active(Box::new(Session { access, profile }))
             }
             Err(err) => {
@@ -478,6 +453,26 @@ impl AuthService {
                 self.without_access_token(jar)
             }
         }
+    }
+
+    /// True when the provider ended this session by back-channel logout (checked only
+    /// once any session was ended, or when instances share a store).
+    async fn ended_by_provider(
+        &self,
+        jar: &Cookies,
+        issuer: &str,
+        sid: Option<&str>,
+        sub: &str,
+    ) -> bool {
+        if !self.store.tracks_ended_sessions() {
+            return false;
+        }
+        let started_at = self
+            .cookies
+            .session_binding(jar)
+            .map(|s| s.started_at())
+            .unwrap_or(0);
+        self.store.is_ended(issuer, sid, sub, started_at).await
     }
 
     /// The access token as the server may use it (e.g. as a bearer token for your API).
@@ -573,21 +568,29 @@ impl AuthService {
         };
         let refresh_token = stored.refresh_token;
         let previous = self.profile(jar);
-        let call = self.refreshes.call_for(&refresh_token);
-        let result = call
-            .get_or_init(|| async { self.oidc.refresh(&refresh_token).await.map_err(Arc::new) })
-            .await
-            .clone();
+        if let Some(previous) = &previous {
+            if self
+                .ended_by_provider(jar, &previous.iss, previous.sid.as_deref(), &previous.sub)
+                .await
+            {
+                if let Err(err) = self.oidc.revoke_refresh_token(&refresh_token).await {
+                    tracing::warn!(%err, "the provider did not revoke the ended session's refresh token");
+                }
+                end_session(jar);
+                return Err(RefreshError::EndedByProvider);
+            }
+        }
+        let result = self
+            .store
+            .refresh_once(&refresh_token, || self.oidc.refresh(&refresh_token))
+            .await;
         let tokens = match result {
             Ok(tokens) => tokens,
             Err(err) if err.is_invalid_grant() => {
                 end_session(jar);
                 return Err(RefreshError::Ended(err));
             }
-            Err(err) => {
-                self.refreshes.forget(&refresh_token);
-                return Err(RefreshError::Unavailable(err));
-            }
+            Err(err) => return Err(RefreshError::Unavailable(err)),
         };
         let profile = match tokens.id_token.as_deref() {
             Some(id_token) => {

@@ -1,0 +1,91 @@
+//! `POST /auth/backchannel-logout`: the provider tells the app a session ended
+//! (OpenID Connect Back-Channel Logout 1.0). Register `APP_URL/auth/backchannel-logout`
+//! as the back-channel logout URL at the provider (Scalekit: the app's redirect
+//! settings).
+//!
+//! A valid logout token marks its `sid` (or every session of its `sub`) ended in the
+//! session store, for as long as a session can live: every instance then refuses that
+//! session on its next request, and its refresh token is revoked when it next reaches
+//! the refresh path. The answer is 200, or 400 with a JSON `error`; never cached.
+
+use super::service::SharedAuth;
+use crate::{oidc::logout_token::LogoutTokenError, store::SessionEnd};
+use axum::{
+    extract::{RawForm, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use std::time::Duration;
+
+/// Where providers post logout tokens.
+pub const BACKCHANNEL_LOGOUT_PATH: &str = "/auth/backchannel-logout";
+
+/// How long a logout token's `jti` is remembered: longer than any token stays valid.
+const JTI_MEMORY: Duration = Duration::from_secs(24 * 3600);
+
+#[derive(Default, serde::Deserialize)]
+struct LogoutForm {
+    logout_token: Option<String>,
+}
+
+fn answer(status: StatusCode, body: Option<serde_json::Value>) -> Response {
+    let mut response = match body {
+        Some(body) => (status, Json(body)).into_response(),
+        None => status.into_response(),
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn refused(err: &LogoutTokenError) -> Response {
+    tracing::warn!(reason = %err, "back-channel logout refused");
+    answer(
+        StatusCode::BAD_REQUEST,
+        Some(serde_json::json!({
+            "error": "invalid_request",
+            "error_description": err.to_string(),
+        })),
+    )
+}
+
+/// The endpoint.
+pub async fn receive(State(auth): State<SharedAuth>, RawForm(body): RawForm) -> Response {
+    let form: LogoutForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let Some(token) = form.logout_token.filter(|t| !t.is_empty()) else {
+        return answer(
+            StatusCode::BAD_REQUEST,
+            Some(serde_json::json!({
+                "error": "invalid_request",
+                "error_description": "logout_token is required",
+            })),
+        );
+    };
+    let claims = match auth.oidc.validate_logout_token(&token).await {
+        Ok(claims) => claims,
+        Err(err) => return refused(&err),
+    };
+    let jti = format!("{}\0{}", claims.iss, claims.jti);
+    if !auth.store.first_time("logout-jti", &jti, JTI_MEMORY).await {
+        return refused(&LogoutTokenError::Replayed);
+    }
+    auth.store
+        .end_session(&SessionEnd {
+            issuer: claims.iss.clone(),
+            sid: claims.sid.clone(),
+            sub: claims.sub.clone(),
+            at: crate::auth::server::service::now(),
+        })
+        .await;
+    tracing::info!(sid = ?claims.sid, sub = ?claims.sub, "session ended by the provider (back-channel logout)");
+    answer(StatusCode::OK, None)
+}
+
+/// The route, for the app's router.
+pub fn routes<S: Clone + Send + Sync + 'static>(auth: SharedAuth) -> axum::Router<S> {
+    axum::Router::new()
+        .route(BACKCHANNEL_LOGOUT_PATH, axum::routing::post(receive))
+        .with_state(auth)
+}

@@ -1,0 +1,401 @@
+//! Many instances, one session: two app instances sharing SESSION_SECRET and a real Redis
+//! (`SESSION_STORE_URL`), one provider that revokes the whole grant when a rotated refresh
+//! token comes back (RFC 9700, like the certified provider in the browser tests).
+
+use crate::common::*;
+use reqwest::StatusCode;
+use scalekit_leptos_starter::{
+    config::EnvConfig,
+    dev_idp::{Counters, DevIdp, Registration},
+    server::assemble,
+    settings::Settings,
+};
+use serde_json::json;
+use std::time::{Duration, Instant};
+use url::Url;
+
+const WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// Two instances (A and B) of the app, and their provider.
+struct Pair {
+    idp: DevIdp,
+    a: Url,
+    b: Url,
+}
+
+async fn pair(store_url: Option<&str>) -> Pair {
+    let mut settings = Settings::from_file(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/Leptos.toml"
+    )))
+    .unwrap();
+    settings.dev_idp.addr = "127.0.0.1:0".parse().unwrap();
+    let listener_a = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener_b = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let a = Url::parse(&format!("http://{}", listener_a.local_addr().unwrap())).unwrap();
+    let b = Url::parse(&format!("http://{}", listener_b.local_addr().unwrap())).unwrap();
+    let app_url = a.as_str().trim_end_matches('/').to_string();
+    let idp = DevIdp::start(
+        &settings.dev_idp,
+        Registration {
+            redirect_uris: vec![format!("{app_url}/auth/callback")],
+            post_logout_redirect_uris: vec![format!("{app_url}/")],
+            backchannel_logout_uri: Some(format!("{app_url}/auth/backchannel-logout")),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let issuer = idp.issuer.as_str().trim_end_matches('/').to_string();
+    let store_url = store_url.map(str::to_string);
+    let env = EnvConfig::from_lookup(|name| {
+        Some(match name {
+            "APP_URL" => app_url.clone(),
+            "SCALEKIT_ENVIRONMENT_URL" => issuer.clone(),
+            "SCALEKIT_CLIENT_ID" => idp.client_id.clone(),
+            "SCALEKIT_CLIENT_SECRET" => idp.client_secret.expose().to_string(),
+            "SESSION_SECRET" => "shared-session-secret-for-both-instances".to_string(),
+            "SCALEKIT_WEBHOOK_SECRET" => WEBHOOK_SECRET.to_string(),
+            "SESSION_STORE_URL" => store_url.clone()?,
+            _ => return None,
+        })
+    })
+    .unwrap();
+    for listener in [listener_a, listener_b] {
+        let options = leptos::config::LeptosOptions::builder()
+            .output_name("scalekit-leptos-starter")
+            .site_root("target/site")
+            .build();
+        let server = assemble(&env, &settings, options).await.unwrap();
+        tokio::spawn(async move { axum::serve(listener, server.router).await.unwrap() });
+    }
+    Pair { idp, a, b }
+}
+
+/// The same path on another instance (cookies ignore ports, as in a browser).
+fn on(instance: &Url, path: &str) -> Url {
+    instance.join(path).unwrap()
+}
+
+async fn sign_in(pair: &Pair) -> Browser {
+    let mut browser = Browser::default();
+    let response = browser
+        .post_form(&on(&pair.a, "/auth/login"), &[("intent", "login")])
+        .await;
+    let authorize = location(&response, &pair.a);
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    assert_eq!(browser.get(&callback).await.status(), StatusCode::SEE_OTHER);
+    browser
+}
+
+/// `rounds` rounds of 16 concurrent refreshes with the same cookies, alternating between
+/// the instances. Returns the provider's refresh calls per round and how many requests
+/// lost the session.
+async fn refresh_rounds(pair: &Pair, browser: &mut Browser, rounds: usize) -> (Vec<u64>, usize) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut calls = Vec::new();
+    let mut lost = 0;
+    for _ in 0..rounds {
+        let before = Counters::get(&pair.idp.counters().token);
+        let cookie = browser.cookie_header(&on(&pair.a, "/auth/refresh"));
+        let requests = (0..16).map(|i| {
+            let url = on(if i % 2 == 0 { &pair.a } else { &pair.b }, "/auth/refresh");
+            let request = http
+                .get(url)
+                .header("cookie", &cookie)
+                .header("sec-fetch-site", "none");
+            async move { request.send().await.unwrap() }
+        });
+        let responses = futures_join_all(requests).await;
+        calls.push(Counters::get(&pair.idp.counters().token) - before);
+        for response in &responses {
+            let landed = location(response, &pair.a);
+            if landed.path() != "/dashboard/profile" {
+                lost += 1;
+            }
+        }
+        // The browser keeps what the first answer set (every answer sets the same).
+        browser.remember(&pair.a, &responses[0]);
+    }
+    (calls, lost)
+}
+
+/// Runs the requests at the same time (each on its own task) and collects the answers.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for handle in handles {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_the_store_concurrent_refreshes_on_two_instances_call_the_provider_once() {
+    let redis = RedisServer::start();
+    let pair = pair(Some(&redis.url)).await;
+    let mut browser = sign_in(&pair).await;
+    let (calls, lost) = refresh_rounds(&pair, &mut browser, 10).await;
+    assert_eq!(calls, vec![1; 10], "exactly one provider refresh per round");
+    assert_eq!(lost, 0, "no session lost");
+    for instance in [&pair.a, &pair.b] {
+        let profile = browser.get(&on(instance, "/dashboard/profile")).await;
+        assert_eq!(profile.status(), StatusCode::OK);
+    }
+}
+
+/// Run by hand (`-- --ignored`) to see why the store exists: without it, each instance
+/// refreshes on its own, the provider sees a rotated token come back and revokes the
+/// grant, and sessions are lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "shows the failure the store prevents; timing-dependent by nature"]
+async fn without_the_store_instances_race_and_lose_the_session() {
+    let pair = pair(None).await;
+    let mut browser = sign_in(&pair).await;
+    let (calls, lost) = refresh_rounds(&pair, &mut browser, 10).await;
+    eprintln!("WITHOUT STORE: provider refresh calls per round {calls:?}, requests that lost the session: {lost} of 160");
+    assert!(lost > 0 || calls.iter().any(|&c| c > 1));
+}
+
+async fn ended_on(browser: &mut Browser, instance: &Url) -> bool {
+    browser
+        .get(&on(instance, "/dashboard/profile"))
+        .await
+        .status()
+        != StatusCode::OK
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_back_channel_logout_ends_the_session_on_both_instances() {
+    let redis = RedisServer::start();
+    let pair = pair(Some(&redis.url)).await;
+    let mut browser = sign_in(&pair).await;
+    assert!(!ended_on(&mut browser, &pair.b).await);
+
+    // "End this session" at the provider: it posts a logout token to instance A.
+    let started = Instant::now();
+    let response = browser
+        .post_form(&on(&pair.idp.issuer, "/session/end"), &[])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(Counters::get(&pair.idp.counters().backchannel_logouts), 1);
+    assert!(
+        ended_on(&mut browser, &pair.a).await,
+        "A refuses the session"
+    );
+    assert!(ended_on(&mut browser, &pair.b).await, "B refuses it too");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // The refresh path ends it for good: cookies cleared, refresh token revoked.
+    let revocations = Counters::get(&pair.idp.counters().revocation);
+    let response = browser.get(&on(&pair.b, "/auth/refresh")).await;
+    assert_eq!(
+        query(&location(&response, &pair.a))["notice"],
+        "session_ended"
+    );
+    assert!(browser.cookie(&pair.a, "__Host-sk_id").is_none());
+    assert_eq!(
+        Counters::get(&pair.idp.counters().revocation),
+        revocations + 1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn forged_replayed_and_malformed_logout_tokens_end_nothing() {
+    let redis = RedisServer::start();
+    let pair = pair(Some(&redis.url)).await;
+    let mut browser = sign_in(&pair).await;
+    let page = browser
+        .get(&on(&pair.a, "/dashboard/profile"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let sid = page
+        .split("ses_")
+        .nth(1)
+        .map(|rest| {
+            format!(
+                "ses_{}",
+                rest.split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .next()
+                    .unwrap_or("")
+            )
+        })
+        .expect("the profile shows the provider's session id");
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    let issuer = pair.idp.issuer.as_str().trim_end_matches('/').to_string();
+    let valid = json!({
+        "iss": issuer, "aud": [pair.idp.client_id], "iat": now, "exp": now + 120,
+        "jti": "ltk_valid", "sid": sid,
+        "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+    });
+    let with = |key: &str, value: serde_json::Value| {
+        let mut claims = valid.clone();
+        claims[key] = value;
+        claims
+    };
+    let without = |key: &str| {
+        let mut claims = valid.clone();
+        claims.as_object_mut().unwrap().remove(key);
+        claims
+    };
+    let post = |token: String| {
+        let url = on(&pair.b, "/auth/backchannel-logout");
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .form(&[("logout_token", token)])
+                .send()
+                .await
+                .unwrap();
+            let no_store = response
+                .headers()
+                .get("cache-control")
+                .map(|v| v.to_str().unwrap().to_string());
+            (response.status(), no_store, response.text().await.unwrap())
+        }
+    };
+    let sign = |claims: &serde_json::Value| pair.idp.sign_logout_token(claims).unwrap();
+    let forged = {
+        let token = sign(&valid);
+        let (head, _) = token.rsplit_once('.').unwrap();
+        format!("{head}.c2lnbmF0dXJl")
+    };
+    let bad = [
+        ("forged signature", forged),
+        ("nonce", sign(&with("nonce", json!("n")))),
+        (
+            "wrong audience",
+            sign(&with("aud", json!(["someone_else"]))),
+        ),
+        (
+            "wrong issuer",
+            sign(&with("iss", json!("https://evil.example"))),
+        ),
+        ("no event", sign(&without("events"))),
+        ("no sid nor sub", sign(&without("sid"))),
+        ("no jti", sign(&without("jti"))),
+        ("expired", sign(&with("exp", json!(now - 600)))),
+        ("an ID token", sign(&with("nonce", json!("n")))),
+    ];
+    for (what, token) in bad {
+        let (status, cache, body) = post(token).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}: {body}");
+        assert_eq!(cache.as_deref(), Some("no-store"), "{what}");
+        assert!(body.contains("\"error\""), "{what}: {body}");
+    }
+    assert!(!ended_on(&mut browser, &pair.a).await, "nothing ended");
+
+    let token = sign(&valid);
+    let (status, cache, _) = post(token.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(cache.as_deref(), Some("no-store"));
+    assert!(ended_on(&mut browser, &pair.a).await);
+    // Replayed, even to the other instance: refused.
+    let (status, _, body) = post(token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhook_deliveries_are_handled_once_across_instances() {
+    let redis = RedisServer::start();
+    let pair = pair(Some(&redis.url)).await;
+    let secret = scalekit_leptos_starter::webhooks::WebhookSecret::parse(WEBHOOK_SECRET).unwrap();
+    let body = r#"{"id":"evt_1","type":"user.signup","data":{}}"#;
+    let ts = (jsonwebtoken::get_current_timestamp() as i64).to_string();
+    let signature = format!(
+        "v1,{}",
+        scalekit_leptos_starter::webhooks::sign(&secret, "msg_shared", &ts, body.as_bytes())
+    );
+    let mut statuses = Vec::new();
+    for instance in [&pair.a, &pair.b] {
+        let status = reqwest::Client::new()
+            .post(on(instance, "/webhooks/scalekit"))
+            .header("webhook-id", "msg_shared")
+            .header("webhook-timestamp", &ts)
+            .header("webhook-signature", &signature)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses,
+        [StatusCode::NO_CONTENT, StatusCode::OK],
+        "handled once, acknowledged twice"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_going_away_and_coming_back_costs_no_5xx() {
+    let mut redis = RedisServer::start();
+    let pair = pair(Some(&redis.url)).await;
+    let browser = sign_in(&pair).await;
+    let mut statuses = Vec::new();
+    let exercise = |label: &'static str| {
+        let a = pair.a.clone();
+        let b = pair.b.clone();
+        let cookie = browser.cookie_header(&on(&pair.a, "/auth/refresh"));
+        async move {
+            let http = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap();
+            let mut seen = Vec::new();
+            for instance in [&a, &b] {
+                for path in ["/dashboard/profile", "/", "/auth/refresh"] {
+                    let status = http
+                        .get(on(instance, path))
+                        .header("cookie", &cookie)
+                        .header("sec-fetch-site", "none")
+                        .send()
+                        .await
+                        .unwrap()
+                        .status();
+                    seen.push((label, path, status.as_u16()));
+                }
+            }
+            seen
+        }
+    };
+    statuses.extend(exercise("up").await);
+    redis.stop();
+    statuses.extend(exercise("down").await);
+    statuses.extend(exercise("still down").await);
+    redis.resume();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    statuses.extend(exercise("back").await);
+    assert!(
+        statuses.iter().all(|(_, _, status)| *status < 500),
+        "{statuses:?}"
+    );
+    // Back in use: a new session's refresh leaves its sealed result in Redis again.
+    let mut newcomer = sign_in(&pair).await;
+    let response = newcomer.get(&on(&pair.b, "/auth/refresh")).await;
+    assert_eq!(location(&response, &pair.a).path(), "/dashboard/profile");
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("sk:refresh:result:*")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(
+        !keys.is_empty(),
+        "the store is used again once Redis is back"
+    );
+}

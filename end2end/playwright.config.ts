@@ -14,6 +14,10 @@ const devBinary = process.env.DEV_APP_BINARY ?? binary;
 // The external provider (end2end/external-idp/provider.mjs) and the app instance using it.
 export const EXTERNAL_PROVIDER = "http://127.0.0.1:3200";
 export const EXTERNAL_APP = "http://localhost:3002";
+// A second instance of that app, sharing its SESSION_SECRET and session store (Redis on
+// 127.0.0.1:3379): the two instances a load balancer would spread people across.
+export const EXTERNAL_APP_2 = "http://localhost:3003";
+const SESSION_STORE = "redis://127.0.0.1:3379/0";
 const EXTERNAL_CLIENT_ID = "leptos-starter";
 const EXTERNAL_CLIENT_SECRET = "external-provider-test-secret";
 // Standard Webhooks secret for POST /webhooks/scalekit (webhooks.spec.ts signs with it).
@@ -76,23 +80,33 @@ export default defineConfig({
         CLIENT_SECRET: EXTERNAL_CLIENT_SECRET,
       },
     },
+    // The shared session store: a Redis of the suite's own (no persistence, own port).
     {
+      command: "redis-server --port 3379 --bind 127.0.0.1 --save '' --appendonly no --dir /tmp",
+      port: 3379,
+      reuseExistingServer: false,
+      timeout: 30_000,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+    ...[3002, 3003].map((port) => ({
       command: binary,
       cwd: "..",
-      url: "http://127.0.0.1:3002/healthz",
+      url: `http://127.0.0.1:${port}/healthz`,
       reuseExistingServer: false,
       timeout: 60_000,
-      stdout: "pipe",
-      stderr: "pipe",
+      stdout: "pipe" as const,
+      stderr: "pipe" as const,
       env: {
         APP_URL: EXTERNAL_APP,
-        LEPTOS_SITE_ADDR: "127.0.0.1:3002",
+        LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
         RUST_LOG: "info",
         SCALEKIT_ENVIRONMENT_URL: EXTERNAL_PROVIDER,
         SCALEKIT_CLIENT_ID: EXTERNAL_CLIENT_ID,
         SCALEKIT_CLIENT_SECRET: EXTERNAL_CLIENT_SECRET,
         SESSION_SECRET: "external-provider-test-session-secret-0123456789",
+        SESSION_STORE_URL: process.env.NO_SESSION_STORE ? "" : SESSION_STORE,
       },
-    },
+    })),
   ],
 });

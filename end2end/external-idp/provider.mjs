@@ -45,6 +45,10 @@ const provider = new Provider(issuer, {
       response_types: ["code"],
       // The method the app uses when a provider offers both (Scalekit expects it).
       token_endpoint_auth_method: "client_secret_post",
+      // OpenID Connect Back-Channel Logout: the provider tells the app when a session
+      // ends; with the session id, so the app ends exactly that session.
+      backchannel_logout_uri: `${appUrl}/auth/backchannel-logout`,
+      backchannel_logout_session_required: true,
     },
   ],
   scopes: ["openid", "offline_access", "profile", "email"],
@@ -83,8 +87,18 @@ const provider = new Provider(issuer, {
     rpInitiatedLogout: { enabled: true },
     // RFC 7009: the app revokes the refresh token at logout.
     revocation: { enabled: true },
+    backchannelLogout: { enabled: true },
   },
   cookies: { keys: ["external-provider-test-cookie-key"] },
+  // Refresh tokens rotate, and presenting a rotated one again revokes the whole grant
+  // (RFC 9700): two instances racing one refresh token would log the person out.
+  rotateRefreshToken: true,
+  // Its outgoing calls (back-channel logout) refuse loopback addresses by default; the
+  // app is on localhost here.
+  fetch: (url, options) => {
+    delete options.dispatcher;
+    return globalThis.fetch(url, options);
+  },
 });
 
 // The provider's own warnings about development-only settings are expected here.

@@ -175,11 +175,12 @@ impl EnvConfig {
 
         let session_store_url = match get("SESSION_STORE_URL") {
             None => None,
-            Some(url) if url.starts_with("redis://") || url.starts_with("rediss://") => Some(url),
-            Some(url) => {
+            Some(url) if url.starts_with("redis://") => Some(url),
+            // Not echoed: the URL may carry a password.
+            Some(_) => {
                 return Err(ConfigError {
                     var: "SESSION_STORE_URL",
-                    problem: format!("{url:?} is not a redis:// or rediss:// URL"),
+                    problem: "must be a redis:// URL (TLS is not built in: reach Redis over a private network or a TLS tunnel)".into(),
                     example: "redis://127.0.0.1:6379/0",
                 })
             }

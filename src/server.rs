@@ -150,7 +150,8 @@ pub async fn assemble(
         cookies.sealer(),
         crate::store::StoreSettings {
             // The lock outlives the provider call it covers.
-            refresh_lock_ttl: auth_settings.http_timeout() + Duration::from_secs(5),
+            // Discovery and the token call, each bounded by the HTTP timeout, and a margin.
+            refresh_lock_ttl: auth_settings.http_timeout() * 2 + Duration::from_secs(5),
             refresh_grace: Duration::from_secs(auth_settings.refresh_reuse_grace_secs),
             ended_retention: Duration::from_secs(auth_settings.session_max_lifetime_secs),
             redis_timeout: Duration::from_millis(250),
@@ -158,6 +159,8 @@ pub async fn assemble(
     )?);
     if store.is_shared() {
         tracing::info!("sessions coordinated through the shared store (SESSION_STORE_URL)");
+        let warming = store.clone();
+        tokio::spawn(async move { warming.warm_up().await });
     }
     let auth: SharedAuth = Arc::new(AuthService::new(
         oidc,

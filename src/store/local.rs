@@ -68,7 +68,16 @@ impl LocalStore {
     pub fn refresh_call(&self, refresh_token: &str) -> Arc<OnceCell<RefreshResult>> {
         let mut calls = lock(&self.refreshes);
         let grace = self.refresh_grace;
-        calls.retain(|_, (started, call)| !call.initialized() || started.elapsed() < grace);
+        // Finished calls are shared for `grace`; unfinished ones (their request may have
+        // been cancelled) for at most a minute.
+        calls.retain(|_, (started, call)| {
+            let age = started.elapsed();
+            if call.initialized() {
+                age < grace
+            } else {
+                age < Duration::from_secs(60)
+            }
+        });
         calls
             .entry(hash(refresh_token))
             .or_insert_with(|| (Instant::now(), Arc::new(OnceCell::new())))

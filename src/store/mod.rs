@@ -70,13 +70,20 @@ pub struct SessionStore {
     sealer: Sealer,
     settings: StoreSettings,
     degraded: AtomicBool,
+    /// Sessions the shared store said were not ended, and when: asked again after
+    /// [`ENDED_CHECK_REUSE`], so a person's burst of requests costs one round trip.
+    recently_live: std::sync::Mutex<std::collections::HashMap<[u8; 32], Instant>>,
 }
+
+/// How long a "not ended" answer from the shared store is reused by this instance: a
+/// back-channel logout reaches every instance within this, well inside a second.
+pub const ENDED_CHECK_REUSE: Duration = Duration::from_millis(250);
 
 /// Why a store operation could not use Redis.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// `SESSION_STORE_URL` is not a Redis URL.
-    #[error("SESSION_STORE_URL is not a redis:// or rediss:// URL: {0}")]
+    #[error("SESSION_STORE_URL is not usable: {0}")]
     BadUrl(String),
     /// Redis did not answer in time.
     #[error("the session store did not answer within {0:?}")]
@@ -125,7 +132,17 @@ impl SessionStore {
             sealer,
             settings,
             degraded: AtomicBool::new(false),
+            recently_live: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
+    }
+
+    /// Connects to the shared store now (in the background of start-up), so the first
+    /// requests find it ready; a failure is the usual fallback.
+    pub async fn warm_up(&self) {
+        if let Some(shared) = &self.shared {
+            let ready = shared.warm_up().await;
+            self.shared_answer(ready);
+        }
     }
 
     /// True when several instances share this store (Redis configured).
@@ -194,8 +211,18 @@ impl SessionStore {
         let key = local::hash_hex(refresh_token);
         let owner = crate::oidc::authorize::random_token();
         let deadline = Instant::now() + self.settings.refresh_lock_ttl + Duration::from_secs(1);
+        // Once Redis has answered, another instance may be refreshing this very token: a
+        // store failure from then on is an outage (retry page), never a second provider
+        // call with the same token. Only a store unreachable from the start falls back.
+        let mut coordinating = false;
+        let unavailable = || {
+            Err(Arc::new(OidcError::Unreachable(
+                "the session store failed while coordinating a refresh".into(),
+            )))
+        };
         let mine = loop {
             match self.shared_answer(shared.refresh_result(&key).await) {
+                None if coordinating => return unavailable(),
                 None => break false,
                 Some(Some(sealed)) => {
                     if let Some(result) = self.unseal_outcome(&sealed) {
@@ -204,12 +231,13 @@ impl SessionStore {
                 }
                 Some(None) => {}
             }
+            coordinating = true;
             match self.shared_answer(
                 shared
                     .lock_refresh(&key, &owner, self.settings.refresh_lock_ttl)
                     .await,
             ) {
-                None => break false,
+                None => return unavailable(),
                 Some(true) => {
                     // A winner may have finished between our look and our lock.
                     if let Some(Some(sealed)) =
@@ -233,13 +261,21 @@ impl SessionStore {
         };
         let result = call().await.map_err(Arc::new);
         if mine {
-            if let Some(sealed) = self.seal_outcome(&result) {
-                let stored = shared
-                    .put_refresh_result(&key, &sealed, self.settings.refresh_grace)
-                    .await;
-                self.shared_answer(stored);
+            let shared_ok = match self.seal_outcome(&result) {
+                Some(sealed) => self
+                    .shared_answer(
+                        shared
+                            .put_refresh_result(&key, &sealed, self.settings.refresh_grace)
+                            .await,
+                    )
+                    .is_some(),
+                None => true,
+            };
+            // A result the others cannot read: keep the lock until it expires, so no
+            // waiter sends the (now rotated) token meanwhile.
+            if shared_ok {
+                let _ = shared.unlock_refresh(&key, &owner).await;
             }
-            let _ = shared.unlock_refresh(&key, &owner).await;
         }
         result
     }
@@ -297,13 +333,17 @@ impl SessionStore {
         locally_new
     }
 
-    /// Records a session the provider ended, for as long as a session can live.
-    pub async fn end_session(&self, end: &SessionEnd) {
+    /// Records a session the provider ended, for as long as a session can live. False
+    /// when the shared store could not record it (only this instance knows).
+    pub async fn end_session(&self, end: &SessionEnd) -> bool {
         let retain = self.settings.ended_retention;
         self.local.end_session(end, retain);
-        if let Some(shared) = &self.shared {
-            let stored = shared.end_session(end, retain).await;
-            self.shared_answer(stored);
+        match &self.shared {
+            Some(shared) => {
+                let stored = shared.end_session(end, retain).await;
+                self.shared_answer(stored).is_some()
+            }
+            None => true,
         }
     }
 
@@ -320,12 +360,37 @@ impl SessionStore {
         if self.local.is_ended(issuer, sid, sub, started_at) {
             return true;
         }
-        match &self.shared {
-            Some(shared) => self
-                .shared_answer(shared.is_ended(issuer, sid, sub, started_at).await)
-                .unwrap_or(false),
-            None => false,
+        let Some(shared) = &self.shared else {
+            return false;
+        };
+        let key = local::hash(&format!(
+            "{issuer}\0{}\0{sub}\0{started_at}",
+            sid.unwrap_or("")
+        ));
+        let now = Instant::now();
+        {
+            let recent = self.recently_live.lock().unwrap_or_else(|e| e.into_inner());
+            if recent
+                .get(&key)
+                .is_some_and(|at| now.duration_since(*at) < ENDED_CHECK_REUSE)
+            {
+                return false;
+            }
         }
+        let ended = self
+            .shared_answer(shared.is_ended(issuer, sid, sub, started_at).await)
+            .unwrap_or(false);
+        if !ended {
+            let mut recent = self.recently_live.lock().unwrap_or_else(|e| e.into_inner());
+            if recent.len() >= 100_000 {
+                recent.retain(|_, at| now.duration_since(*at) < ENDED_CHECK_REUSE);
+                if recent.len() >= 100_000 {
+                    recent.clear();
+                }
+            }
+            recent.insert(key, now);
+        }
+        ended
     }
 
     /// True when a session may have been ended at all (so requests skip the check while

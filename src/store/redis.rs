@@ -9,7 +9,7 @@
 //! `sk:ended:sub:<h>` (back-channel logouts, for as long as a session can live).
 
 use super::{local::ended_key, SessionEnd, StoreError};
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use std::{
     sync::Mutex,
     time::{Duration, Instant},
@@ -22,7 +22,10 @@ const UNLOCK: &str =
 /// A Redis shared by every instance.
 pub struct RedisStore {
     client: redis::Client,
-    connection: tokio::sync::Mutex<Option<ConnectionManager>>,
+    /// The connection manager (cheap to clone), read on every command without waiting.
+    connection: std::sync::RwLock<Option<ConnectionManager>>,
+    /// Held while connecting, so one request connects and the others wait for it.
+    connecting: tokio::sync::Mutex<()>,
     next_attempt: Mutex<Instant>,
     timeout: Duration,
 }
@@ -34,15 +37,17 @@ fn millis(duration: Duration) -> u64 {
 }
 
 impl RedisStore {
-    /// Checks the URL; connects on first use.
+    /// Checks the URL; connects on first use ([`warm_up`](Self::warm_up) connects early).
     pub fn new(url: &str, timeout: Duration) -> Result<Self, StoreError> {
-        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-            return Err(StoreError::BadUrl(url.to_string()));
+        if !url.starts_with("redis://") {
+            return Err(StoreError::BadUrl("it must start with redis://".into()));
         }
-        let client = redis::Client::open(url).map_err(|e| StoreError::BadUrl(e.to_string()))?;
+        let client =
+            redis::Client::open(url).map_err(|e| StoreError::BadUrl(format!("{:?}", e.kind())))?;
         Ok(RedisStore {
             client,
-            connection: tokio::sync::Mutex::new(None),
+            connection: std::sync::RwLock::new(None),
+            connecting: tokio::sync::Mutex::new(()),
             next_attempt: Mutex::new(Instant::now()),
             timeout,
         })
@@ -51,13 +56,15 @@ impl RedisStore {
     /// The connection, made now if there is none (at most one attempt per second;
     /// requests arriving meanwhile wait for it, within the connect timeout).
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
-        let connect_timeout = self.timeout.saturating_mul(4);
-        let Ok(mut slot) = tokio::time::timeout(connect_timeout, self.connection.lock()).await
-        else {
-            return Err(StoreError::Timeout(connect_timeout));
+        if let Some(connection) = self.current() {
+            return Ok(connection);
+        }
+        // One request connects; the others fall back meanwhile rather than wait.
+        let Ok(_connecting) = self.connecting.try_lock() else {
+            return Err(StoreError::Redis("connecting".into()));
         };
-        if let Some(connection) = slot.as_ref() {
-            return Ok(connection.clone());
+        if let Some(connection) = self.current() {
+            return Ok(connection);
         }
         {
             let mut next = self.next_attempt.lock().unwrap_or_else(|e| e.into_inner());
@@ -66,32 +73,49 @@ impl RedisStore {
             }
             *next = Instant::now() + Duration::from_secs(1);
         }
+        // One quick attempt (no retry loop): while Redis is down, requests fall back at
+        // once instead of queueing behind reconnection back-off.
+        let config = ConnectionManagerConfig::new()
+            .set_number_of_retries(1)
+            .set_max_delay(100)
+            .set_connection_timeout(self.timeout)
+            .set_response_timeout(self.timeout);
         let connection = tokio::time::timeout(
             self.timeout.saturating_mul(4),
-            ConnectionManager::new(self.client.clone()),
+            ConnectionManager::new_with_config(self.client.clone(), config),
         )
         .await
         .map_err(|_| StoreError::Timeout(self.timeout.saturating_mul(4)))?
         .map_err(|e| StoreError::Redis(e.to_string()))?;
-        *slot = Some(connection.clone());
+        *self.connection.write().unwrap_or_else(|e| e.into_inner()) = Some(connection.clone());
         Ok(connection)
     }
 
-    /// Runs one command within the timeout. A failure drops the connection, so the next
-    /// attempt (at most one per second) connects afresh: a restarted Redis is used again
-    /// within about a second of its return.
+    /// Connects now, so the first requests find the connection made.
+    pub async fn warm_up(&self) -> Result<(), StoreError> {
+        self.connection().await.map(|_| ())
+    }
+
+    fn current(&self) -> Option<ConnectionManager> {
+        self.connection
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Runs one command within the timeout. An error (not a mere timeout) drops the
+    /// connection, so the next attempt (at most one per second) connects afresh: a
+    /// restarted Redis is used again within about a second of its return.
     async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Result<T, StoreError> {
         let mut connection = self.connection().await?;
-        let result =
-            match tokio::time::timeout(self.timeout, command.query_async(&mut connection)).await {
-                Ok(Ok(value)) => return Ok(value),
-                Ok(Err(err)) => StoreError::Redis(err.to_string()),
-                Err(_) => StoreError::Timeout(self.timeout),
-            };
-        if let Ok(mut slot) = self.connection.try_lock() {
-            *slot = None;
+        match tokio::time::timeout(self.timeout, command.query_async(&mut connection)).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => {
+                *self.connection.write().unwrap_or_else(|e| e.into_inner()) = None;
+                Err(StoreError::Redis(err.to_string()))
+            }
+            Err(_) => Err(StoreError::Timeout(self.timeout)),
         }
-        Err(result)
     }
 
     /// The sealed result of a refresh, if one is being shared.

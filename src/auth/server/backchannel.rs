@@ -11,7 +11,8 @@
 use super::service::SharedAuth;
 use crate::{oidc::logout_token::LogoutTokenError, store::SessionEnd};
 use axum::{
-    extract::{RawForm, State},
+    body::Bytes,
+    extract::State,
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
@@ -51,8 +52,9 @@ fn refused(err: &LogoutTokenError) -> Response {
     )
 }
 
-/// The endpoint.
-pub async fn receive(State(auth): State<SharedAuth>, RawForm(body): RawForm) -> Response {
+/// The endpoint. The body is read as a form whatever its declared type, so every
+/// malformed request gets the same JSON answer.
+pub async fn receive(State(auth): State<SharedAuth>, body: Bytes) -> Response {
     let form: LogoutForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
     let Some(token) = form.logout_token.filter(|t| !t.is_empty()) else {
         return answer(
@@ -67,18 +69,39 @@ pub async fn receive(State(auth): State<SharedAuth>, RawForm(body): RawForm) -> 
         Ok(claims) => claims,
         Err(err) => return refused(&err),
     };
-    let jti = format!("{}\0{}", claims.iss, claims.jti);
-    if !auth.store.first_time("logout-jti", &jti, JTI_MEMORY).await {
+    let now = crate::auth::server::service::now();
+    // Older than the jti memory: a replay could no longer be recognised.
+    if claims.iat < now.saturating_sub(JTI_MEMORY.as_secs() as i64) {
         return refused(&LogoutTokenError::Replayed);
     }
-    auth.store
+    // Ending is idempotent (the same session, the same cut-off: the token's own `iat`),
+    // so it comes first: a provider retrying after a store failure is not refused as a
+    // replay, and the `jti` is only remembered once the end is recorded everywhere.
+    let recorded = auth
+        .store
         .end_session(&SessionEnd {
             issuer: claims.iss.clone(),
             sid: claims.sid.clone(),
             sub: claims.sub.clone(),
-            at: crate::auth::server::service::now(),
+            at: claims.iat.min(now),
         })
         .await;
+    if !recorded {
+        tracing::warn!(
+            "back-channel logout recorded by this instance only: the session store is unreachable"
+        );
+        return answer(
+            StatusCode::BAD_REQUEST,
+            Some(serde_json::json!({
+                "error": "temporarily_unavailable",
+                "error_description": "the session could not be ended on every instance; please retry",
+            })),
+        );
+    }
+    let jti = format!("{}\0{}", claims.iss, claims.jti);
+    if !auth.store.first_time("logout-jti", &jti, JTI_MEMORY).await {
+        return refused(&LogoutTokenError::Replayed);
+    }
     tracing::info!(sid = ?claims.sid, sub = ?claims.sub, "session ended by the provider (back-channel logout)");
     answer(StatusCode::OK, None)
 }

@@ -3,10 +3,9 @@
 //! the logout page.
 
 use super::{
-    routes::{basic_credentials, oauth_error},
+    routes::{client_authenticated, oauth_error},
     store::{Counters, IdpState},
 };
-use crate::oidc::validate::constant_time_eq;
 use axum::{
     extract::{RawForm, State},
     http::{HeaderMap, StatusCode},
@@ -30,15 +29,8 @@ pub async fn revoke(
 ) -> Response {
     Counters::bump(&state.counters.revocation);
     let form: RevocationForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let (client_id, client_secret) = basic_credentials(&headers).unwrap_or_else(|| {
-        (
-            form.client_id.clone().unwrap_or_default(),
-            form.client_secret.clone().unwrap_or_default(),
-        )
-    });
-    if client_id != state.settings.client_id
-        || !constant_time_eq(client_secret.as_bytes(), state.client_secret.as_bytes())
-    {
+    let body_credentials = Some((form.client_id.clone(), form.client_secret.clone()));
+    if !client_authenticated(&state, &headers, body_credentials) {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",

@@ -407,6 +407,22 @@ pub(super) fn oauth_error(status: StatusCode, error: &str, description: &str) ->
     response
 }
 
+/// True when the request authenticates as the registered client: HTTP Basic, or (when
+/// `body` is given) `client_id` and `client_secret` in the form.
+pub(super) fn client_authenticated(
+    state: &IdpState,
+    headers: &HeaderMap,
+    body: Option<(Option<String>, Option<String>)>,
+) -> bool {
+    let (client_id, client_secret) = match (basic_credentials(headers), body) {
+        (Some(credentials), _) => credentials,
+        (None, Some((id, secret))) => (id.unwrap_or_default(), secret.unwrap_or_default()),
+        (None, None) => return false,
+    };
+    client_id == state.settings.client_id
+        && constant_time_eq(client_secret.as_bytes(), state.client_secret.as_bytes())
+}
+
 /// `client_secret_basic` credentials from the Authorization header.
 pub(super) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -435,17 +451,9 @@ async fn token(
         state.misbehaviour(),
         Some(Misbehaviour::BasicClientAuthOnly | Misbehaviour::RegisteredForBasicAuth)
     );
-    let (client_id, client_secret) = match basic_credentials(&headers) {
-        Some(credentials) => credentials,
-        None if basic_only => (String::new(), String::new()),
-        None => (
-            form.client_id.clone().unwrap_or_default(),
-            form.client_secret.clone().unwrap_or_default(),
-        ),
-    };
-    if client_id != state.settings.client_id
-        || !constant_time_eq(client_secret.as_bytes(), state.client_secret.as_bytes())
-    {
+    let body_credentials =
+        (!basic_only).then(|| (form.client_id.clone(), form.client_secret.clone()));
+    if !client_authenticated(&state, &headers, body_credentials) {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",

@@ -128,24 +128,7 @@ pub async fn revoke(
     ];
     let authorization = client.apply(&mut form);
     let name = revocation_endpoint.to_string();
-    let body = serde_urlencoded::to_string(&form).map_err(|e| OidcError::Malformed {
-        endpoint: name.clone(),
-        message: e.to_string(),
-    })?;
-    let mut request = http.post(revocation_endpoint.clone()).header(
-        reqwest::header::CONTENT_TYPE,
-        "application/x-www-form-urlencoded",
-    );
-    if let Some(value) = authorization {
-        request = request.header(reqwest::header::AUTHORIZATION, value);
-    }
-    let response = request
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| OidcError::from_http(&name, e))?;
-    let status = response.status().as_u16();
-    let bytes = super::http::read_body(response, &name).await?;
+    let (status, bytes) = send_form(http, revocation_endpoint, &form, authorization).await?;
     if status == 200 {
         return Ok(());
     }
@@ -167,6 +150,18 @@ async fn post_form(
     form: &[(&str, &str)],
     authorization: Option<String>,
 ) -> Result<TokenSet, OidcError> {
+    let (status, bytes) = send_form(http, endpoint, form, authorization).await?;
+    parse_token_response(endpoint.as_str(), status, &bytes)
+}
+
+/// POSTs `form` (client-authenticated by `authorization` when given) and reads the
+/// answer with the size cap: its status and body.
+async fn send_form(
+    http: &reqwest::Client,
+    endpoint: &Url,
+    form: &[(&str, &str)],
+    authorization: Option<String>,
+) -> Result<(u16, Vec<u8>), OidcError> {
     let name = endpoint.to_string();
     let body = serde_urlencoded::to_string(form).map_err(|e| OidcError::Malformed {
         endpoint: name.clone(),
@@ -187,9 +182,8 @@ async fn post_form(
         .send()
         .await
         .map_err(|e| OidcError::from_http(&name, e))?;
-    let status = response.status();
-    let bytes = super::http::read_body(response, &name).await?;
-    parse_token_response(&name, status.as_u16(), &bytes)
+    let status = response.status().as_u16();
+    Ok((status, super::http::read_body(response, &name).await?))
 }
 
 /// Interprets a token endpoint answer: tokens on 200, the OAuth error on 4xx,

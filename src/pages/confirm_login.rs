@@ -24,7 +24,6 @@ pub fn confirm_login_document(
     options: &leptos::config::LeptosOptions,
     page: &ConfirmLogin,
 ) -> String {
-    let stylesheet = crate::assets::stylesheet_href(options);
     let ConfirmLogin {
         provider_host,
         routing,
@@ -61,14 +60,5 @@ pub fn confirm_login_document(
         </main>
     }
     .to_html();
-    let head = view! {
-        <title>{title}</title>
-        <link rel="stylesheet" href=stylesheet/>
-    }
-    .to_html();
-    format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"/>\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>{head}</head>\
-         <body>{body}</body></html>"
-    )
+    super::errors::standalone_document(options, title.to_string(), body)
 }

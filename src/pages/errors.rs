@@ -40,7 +40,6 @@ pub fn error_document(
     status: u16,
     page: &ErrorPage,
 ) -> String {
-    let stylesheet = crate::assets::stylesheet_href(options);
     let ErrorPage {
         title,
         message,
@@ -71,6 +70,18 @@ pub fn error_document(
         </main>
     }
     .to_html();
+    standalone_document(options, title, body)
+}
+
+/// A complete HTML document around `body` (already rendered): the app's stylesheet, no
+/// script. For the pages the auth endpoints answer with outside the app's routes.
+#[cfg(feature = "ssr")]
+pub fn standalone_document(
+    options: &leptos::config::LeptosOptions,
+    title: String,
+    body: String,
+) -> String {
+    let stylesheet = crate::assets::stylesheet_href(options);
     let head = view! {
         <title>{title}</title>
         <link rel="stylesheet" href=stylesheet/>

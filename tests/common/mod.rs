@@ -438,3 +438,84 @@ impl Drop for RedisServer {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// The webhook secret both instances of a [`Pair`] share.
+pub const PAIR_WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// Two instances (A and B) of the app sharing `SESSION_SECRET`, `APP_URL` (A's address)
+/// and, when given, a session store; and their provider, as with one real Scalekit
+/// environment.
+pub struct Pair {
+    pub idp: scalekit_leptos_starter::dev_idp::DevIdp,
+    pub a: Url,
+    pub b: Url,
+}
+
+pub async fn pair(store_url: Option<&str>) -> Pair {
+    let mut settings = scalekit_leptos_starter::settings::Settings::from_file(
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml")),
+    )
+    .unwrap();
+    settings.dev_idp.addr = "127.0.0.1:0".parse().unwrap();
+    let listener_a = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener_b = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let a = Url::parse(&format!("http://{}", listener_a.local_addr().unwrap())).unwrap();
+    let b = Url::parse(&format!("http://{}", listener_b.local_addr().unwrap())).unwrap();
+    let app_url = a.as_str().trim_end_matches('/').to_string();
+    let idp = scalekit_leptos_starter::dev_idp::DevIdp::start(
+        &settings.dev_idp,
+        scalekit_leptos_starter::dev_idp::Registration {
+            redirect_uris: vec![format!("{app_url}/auth/callback")],
+            post_logout_redirect_uris: vec![format!("{app_url}/")],
+            backchannel_logout_uri: Some(format!("{app_url}/auth/backchannel-logout")),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let issuer = idp.issuer.as_str().trim_end_matches('/').to_string();
+    let store_url = store_url.map(str::to_string);
+    let env = scalekit_leptos_starter::config::EnvConfig::from_lookup(|name| {
+        Some(match name {
+            "APP_URL" => app_url.clone(),
+            "SCALEKIT_ENVIRONMENT_URL" => issuer.clone(),
+            "SCALEKIT_CLIENT_ID" => idp.client_id.clone(),
+            "SCALEKIT_CLIENT_SECRET" => idp.client_secret.expose().to_string(),
+            "SESSION_SECRET" => "shared-session-secret-for-both-instances".to_string(),
+            "SCALEKIT_WEBHOOK_SECRET" => PAIR_WEBHOOK_SECRET.to_string(),
+            "SESSION_STORE_URL" => store_url.clone()?,
+            _ => return None,
+        })
+    })
+    .unwrap();
+    for listener in [listener_a, listener_b] {
+        let options = leptos::config::LeptosOptions::builder()
+            .output_name("scalekit-leptos-starter")
+            .site_root("target/site")
+            .build();
+        let server = scalekit_leptos_starter::server::assemble(&env, &settings, options)
+            .await
+            .unwrap();
+        tokio::spawn(async move { axum::serve(listener, server.router).await.unwrap() });
+    }
+    Pair { idp, a, b }
+}
+
+/// Opens `link` as a browser arriving with `Sec-Fetch-Site: site` (`cross-site`, or
+/// `none` for a link opened from a mail app), where the app asks "Continue to sign in?",
+/// and presses its button; returns the button's response.
+pub async fn continue_to_sign_in(
+    browser: &mut Browser,
+    app: &Url,
+    link: &Url,
+    site: &str,
+) -> Response {
+    let page = browser.get_with(link, &[("sec-fetch-site", site)]).await;
+    assert_eq!(page.status(), StatusCode::OK, "the confirmation page");
+    let fields = hidden_fields(&page.text().await.unwrap());
+    let form: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    browser.post_form(&app.join("/login").unwrap(), &form).await
+}

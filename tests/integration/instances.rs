@@ -4,12 +4,7 @@
 
 use crate::common::*;
 use reqwest::StatusCode;
-use scalekit_leptos_starter::{
-    config::EnvConfig,
-    dev_idp::{Counters, DevIdp, Registration},
-    server::assemble,
-    settings::Settings,
-};
+use scalekit_leptos_starter::dev_idp::Counters;
 use url::Url;
 
 /// The same URL on another instance (cookies ignore ports, as in a browser).
@@ -21,57 +16,8 @@ fn on(instance: &Url, url: &Url) -> Url {
 
 #[tokio::test]
 async fn login_refresh_and_logout_hop_between_two_instances() {
-    let mut settings = Settings::from_file(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/Leptos.toml"
-    )))
-    .unwrap();
-    settings.dev_idp.addr = "127.0.0.1:0".parse().unwrap();
-
-    let listener_a = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let listener_b = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let a = Url::parse(&format!("http://{}", listener_a.local_addr().unwrap())).unwrap();
-    let b = Url::parse(&format!("http://{}", listener_b.local_addr().unwrap())).unwrap();
-    let app_url = a.as_str().trim_end_matches('/').to_string();
-
-    // One provider, as with a real Scalekit environment.
-    let idp = DevIdp::start(
-        &settings.dev_idp,
-        Registration {
-            redirect_uris: vec![format!("{app_url}/auth/callback")],
-            post_logout_redirect_uris: vec![format!("{app_url}/")],
-            initiate_login_uri: None,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let issuer = idp.issuer.as_str().trim_end_matches('/').to_string();
-    let env = EnvConfig::from_lookup(|name| {
-        Some(match name {
-            "APP_URL" => app_url.clone(),
-            "SCALEKIT_ENVIRONMENT_URL" => issuer.clone(),
-            "SCALEKIT_CLIENT_ID" => idp.client_id.clone(),
-            "SCALEKIT_CLIENT_SECRET" => idp.client_secret.expose().to_string(),
-            "SESSION_SECRET" => "shared-session-secret-for-both-instances".to_string(),
-            _ => return None,
-        })
-    })
-    .unwrap();
-    let options = || {
-        leptos::config::LeptosOptions::builder()
-            .output_name("scalekit-leptos-starter")
-            .site_root("target/site")
-            .build()
-    };
-    for (listener, options) in [(listener_a, options()), (listener_b, options())] {
-        let server = assemble(&env, &settings, options).await.unwrap();
-        assert!(
-            server.dev_idp.is_none(),
-            "each instance uses the shared provider"
-        );
-        tokio::spawn(async move { axum::serve(listener, server.router).await.unwrap() });
-    }
+    // One provider, as with a real Scalekit environment; each instance uses it.
+    let Pair { idp, a, b } = pair(None).await;
 
     // Start on A; the provider sends the person back to the callback, which lands on B.
     let mut browser = Browser::default();

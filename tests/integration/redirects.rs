@@ -67,21 +67,6 @@ fn location_of(response: &reqwest::Response) -> String {
         .to_string()
 }
 
-/// Opens `url` from outside the app (`Sec-Fetch-Site: none`), where a login is
-/// confirmed first, and presses the confirmation page's button; returns its response.
-async fn confirmed(browser: &mut Browser, app: &TestApp, url: &Url) -> reqwest::Response {
-    let page = browser.get_with(url, &[("sec-fetch-site", "none")]).await;
-    assert_eq!(page.status(), StatusCode::OK, "the confirmation page");
-    let fields = hidden_fields(&page.text().await.unwrap());
-    let form: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    browser
-        .post_form(&app.url.join("/login").unwrap(), &form)
-        .await
-}
-
 /// Finishes a login started at `authorize`; returns the callback's `Location`.
 async fn finish(browser: &mut Browser, app: &TestApp, authorize: &Url) -> String {
     let callback = continue_as(browser, authorize, "ada@example.com", None).await;
@@ -123,7 +108,7 @@ async fn login_link_and_login_function_return_to_never_leave_the_app() {
         let mut browser = Browser::default();
         let mut url = app.url.join("/login").unwrap();
         url.query_pairs_mut().append_pair("return_to", hostile);
-        let response = confirmed(&mut browser, &app, &url).await;
+        let response = continue_to_sign_in(&mut browser, &app.url, &url, "none").await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{hostile:?}");
         let authorize = location(&response, &app.url);
         finish(&mut browser, &app, &authorize).await;
@@ -160,7 +145,7 @@ async fn idp_initiated_relay_state_never_leaves_the_app() {
         let mut start = idp.issuer.join("/idp-initiated").unwrap();
         start.query_pairs_mut().append_pair("relay_state", hostile);
         let initiate = location(&browser.get(&start).await, &idp.issuer);
-        let response = confirmed(&mut browser, &app, &initiate).await;
+        let response = continue_to_sign_in(&mut browser, &app.url, &initiate, "none").await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{hostile:?}");
         let authorize = location(&response, &app.url);
         let landed = finish(&mut browser, &app, &authorize).await;

@@ -27,23 +27,6 @@ async fn sign_in_with_sso_sends_the_email_and_its_domain() {
     assert!(page.contains("Email domain"), "{page}");
 }
 
-/// Follows a link from another site to the "Continue to sign in?" page and presses its
-/// button; returns the button's response.
-async fn confirm_login(browser: &mut Browser, app: &TestApp, link: &url::Url) -> reqwest::Response {
-    let page = browser
-        .get_with(link, &[("sec-fetch-site", "cross-site")])
-        .await;
-    assert_eq!(page.status(), StatusCode::OK);
-    let fields = hidden_fields(&page.text().await.unwrap());
-    let form: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    browser
-        .post_form(&app.url.join("/login").unwrap(), &form)
-        .await
-}
-
 #[tokio::test]
 async fn a_deep_link_routes_to_an_organization_and_connection() {
     let app = spawn_app(300).await;
@@ -55,7 +38,7 @@ async fn a_deep_link_routes_to_an_organization_and_connection() {
         )
         .unwrap();
     // From the customer's portal (another site): confirmed first.
-    let response = confirm_login(&mut browser, &app, &link).await;
+    let response = continue_to_sign_in(&mut browser, &app.url, &link, "cross-site").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let authorize = location(&response, &app.url);
     let params = query(&authorize);
@@ -121,7 +104,7 @@ async fn an_idp_initiated_login_is_verified_then_runs_as_a_normal_login() {
     assert_eq!(initiate.path(), "/auth/initiate");
     assert!(query(&initiate)["idp_initiated_login"].starts_with("eyJ"));
 
-    let response = confirm_login(&mut browser, &app, &initiate).await;
+    let response = continue_to_sign_in(&mut browser, &app.url, &initiate, "cross-site").await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let authorize = location(&response, &app.url);
     let params = query(&authorize);

@@ -182,16 +182,34 @@ impl SessionStore {
     /// same final refusal. A waiter never sends the old token once the winner finished:
     /// it finds the result first. Transient failures are not shared, so a retry tries
     /// again.
-    pub async fn refresh_once<F, Fut>(&self, refresh_token: &str, call: F) -> RefreshResult
+    ///
+    /// The coordination runs on a task of its own: a request cancelled mid-call (a tab
+    /// closed while its refresh is at the provider) neither abandons the provider's answer
+    /// (the rotated tokens are stored for the others) nor lets a second call start.
+    pub async fn refresh_once<F, Fut>(
+        self: &Arc<Self>,
+        refresh_token: &str,
+        call: F,
+    ) -> RefreshResult
     where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<TokenSet, OidcError>>,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<TokenSet, OidcError>> + Send + 'static,
     {
         let cell = self.local.refresh_call(refresh_token);
-        let result = cell
-            .get_or_init(|| async { self.coordinated(refresh_token, call).await })
-            .await
-            .clone();
+        let store = Arc::clone(self);
+        let token = refresh_token.to_string();
+        let task_cell = cell.clone();
+        let task = tokio::spawn(async move {
+            task_cell
+                .get_or_init(|| async { store.coordinated(&token, call).await })
+                .await
+                .clone()
+        });
+        let result = task.await.unwrap_or_else(|_| {
+            Err(Arc::new(OidcError::Unreachable(
+                "the refresh task stopped".into(),
+            )))
+        });
         if let Err(err) = &result {
             if !err.is_invalid_grant() {
                 self.local.forget_refresh(refresh_token);
@@ -397,5 +415,92 @@ impl SessionStore {
     /// no back-channel logout ever arrived and no store is shared).
     pub fn tracks_ended_sessions(&self) -> bool {
         self.shared.is_some() || self.local.has_ended_sessions()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicU64;
+
+    fn store() -> Arc<SessionStore> {
+        let policy = crate::auth::server::cookies::CookiePolicy::new(
+            &crate::settings::Settings::from_toml(include_str!("../../Leptos.toml"))
+                .unwrap()
+                .cookies,
+            600,
+            b"0123456789abcdef0123456789abcdef",
+        );
+        Arc::new(
+            SessionStore::new(
+                None,
+                policy.sealer(),
+                StoreSettings {
+                    refresh_lock_ttl: Duration::from_secs(5),
+                    refresh_grace: Duration::from_secs(10),
+                    ended_retention: Duration::from_secs(60),
+                    redis_timeout: Duration::from_millis(250),
+                },
+            )
+            .unwrap(),
+        )
+    }
+
+    fn tokens(access: &str) -> TokenSet {
+        TokenSet {
+            access_token: access.into(),
+            id_token: None,
+            refresh_token: Some(format!("rt_after_{access}")),
+            expires_in: Some(300),
+            token_type: Some("Bearer".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refresh_cancelled_mid_call_is_finished_and_shared_not_sent_again() {
+        let store = store();
+        let calls = Arc::new(AtomicU64::new(0));
+        let slow_call = {
+            let calls = calls.clone();
+            move || async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Ok(tokens("first"))
+            }
+        };
+        // The request gives up (a closed tab) while its refresh is at the provider.
+        let cancelled = tokio::time::timeout(
+            Duration::from_millis(50),
+            store.refresh_once("rt_1", slow_call),
+        )
+        .await;
+        assert!(cancelled.is_err(), "cancelled mid-call");
+        // Another request with the same refresh token: no second provider call; it gets
+        // the first call's tokens.
+        let second_call = {
+            let calls = calls.clone();
+            move || async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Ok(tokens("second"))
+            }
+        };
+        let result = store.refresh_once("rt_1", second_call).await.unwrap();
+        assert_eq!(result.access_token, "first");
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one provider call");
+    }
+
+    #[test]
+    fn sealed_results_open_only_under_their_key_and_name() {
+        let store = store();
+        let sealed = store.seal_outcome(&Ok(tokens("a"))).unwrap();
+        assert!(!sealed.contains("rt_after_a"), "sealed, not readable");
+        let opened = store.unseal_outcome(&sealed).unwrap().unwrap();
+        assert_eq!(opened.refresh_token.as_deref(), Some("rt_after_a"));
+        assert!(store.unseal_outcome("garbage").is_none());
+        let transient: RefreshResult = Err(Arc::new(OidcError::Timeout("t".into())));
+        assert!(
+            store.seal_outcome(&transient).is_none(),
+            "outages are not shared"
+        );
     }
 }

@@ -25,7 +25,7 @@ pub type SharedAuth = Arc<AuthService>;
 /// Session logic: starting logins, finishing them, reading, refreshing and ending sessions.
 pub struct AuthService {
     /// The OpenID Connect client for the configured provider.
-    pub oidc: OidcClient,
+    pub oidc: Arc<OidcClient>,
     /// Where and how the session is stored.
     pub cookies: CookiePolicy,
     /// The `[auth]` settings of `Leptos.toml`.
@@ -234,7 +234,7 @@ impl AuthService {
         store: Arc<SessionStore>,
     ) -> Self {
         AuthService {
-            oidc,
+            oidc: Arc::new(oidc),
             cookies,
             settings,
             app_url,
@@ -582,7 +582,11 @@ impl AuthService {
         }
         let result = self
             .store
-            .refresh_once(&refresh_token, || self.oidc.refresh(&refresh_token))
+            .refresh_once(&refresh_token, {
+                let oidc = Arc::clone(&self.oidc);
+                let token = refresh_token.clone();
+                move || async move { oidc.refresh(&token).await }
+            })
             .await;
         let tokens = match result {
             Ok(tokens) => tokens,

@@ -395,9 +395,11 @@ impl SessionStore {
                 return false;
             }
         }
-        let ended = self
-            .shared_answer(shared.is_ended(issuer, sid, sub, started_at).await)
-            .unwrap_or(false);
+        // A store that did not answer is not remembered: the next request asks again.
+        let Some(ended) = self.shared_answer(shared.is_ended(issuer, sid, sub, started_at).await)
+        else {
+            return false;
+        };
         if !ended {
             let mut recent = self.recently_live.lock().unwrap_or_else(|e| e.into_inner());
             if recent.len() >= 100_000 {

@@ -54,14 +54,16 @@ impl RedisStore {
     }
 
     /// The connection, made now if there is none (at most one attempt per second;
-    /// requests arriving meanwhile wait for it, within the connect timeout).
+    /// requests arriving meanwhile wait for it, within one command's timeout).
     async fn connection(&self) -> Result<ConnectionManager, StoreError> {
         if let Some(connection) = self.current() {
             return Ok(connection);
         }
-        // One request connects; the others fall back meanwhile rather than wait.
-        let Ok(_connecting) = self.connecting.try_lock() else {
-            return Err(StoreError::Redis("connecting".into()));
+        // One request connects; the others wait for it, at most one command's timeout
+        // (an attempt is quick: one try, connection refused at once while Redis is down).
+        let Ok(_connecting) = tokio::time::timeout(self.timeout, self.connecting.lock()).await
+        else {
+            return Err(StoreError::Timeout(self.timeout));
         };
         if let Some(connection) = self.current() {
             return Ok(connection);

@@ -118,13 +118,9 @@ pub async fn security_headers(
 
 /// True when the request's `Cookie` headers name one of `names`.
 fn carries_any_cookie(headers: &axum::http::HeaderMap, names: &[&str]) -> bool {
-    headers
-        .get_all(header::COOKIE)
+    names
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .any(|(name, _)| names.contains(&name))
+        .any(|name| !crate::auth::server::cookies::cookie_values(headers, name).is_empty())
 }
 
 #[cfg(test)]

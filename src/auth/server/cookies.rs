@@ -142,8 +142,9 @@ pub enum RefreshCookieError {
     NotBound,
 }
 
-/// Every value of cookie `name` in the request's `Cookie` headers.
-fn cookie_values<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a str> {
+/// Every value of cookie `name` in the request's `Cookie` headers (the one home for
+/// reading them raw: a jar keeps only one value per name).
+pub fn cookie_values<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a str> {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()

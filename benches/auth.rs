@@ -5,6 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use scalekit_leptos_starter::{
     auth::server::cookies::{CookiePolicy, SessionBinding},
+    config::Settings,
     oidc::{
         authorize::{authorization_url, AuthorizationOptions, AuthorizationRequest, Pkce},
         jwks::JwksCache,
@@ -12,7 +13,6 @@ use scalekit_leptos_starter::{
         validate::{validate_access_token, Expectations},
         KeySource,
     },
-    settings::Settings,
 };
 use serde_json::json;
 use std::{hint::black_box, time::Duration};
@@ -83,7 +83,7 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    let settings = Settings::from_toml(include_str!("../Leptos.toml")).expect("settings");
+    let settings = Settings::shipped();
     let policy = CookiePolicy::new(&settings.cookies, 600, b"0123456789abcdef0123456789abcdef");
     let binding = SessionBinding::new(0);
     c.bench_function("seal session cookies (access + refresh + ID token)", |b| {

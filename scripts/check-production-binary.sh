@@ -33,3 +33,29 @@ for port in $app_port $idp_port; do
   fi
 done
 echo "ok: the production binary refuses to start without a provider: $(cat "$err")"
+
+# A deployment is the binary (with the hash.txt cargo-leptos writes beside it), the site
+# folder and environment variables: no Cargo.toml, no Leptos.toml. Run it from an empty
+# folder holding only those, configured for a provider that is not even reachable (the
+# server must start anyway), and fetch the home page and its stylesheet.
+deploy=$(mktemp -d)
+trap 'rm -f "$err"; rm -rf "$deploy"; [ -n "${server:-}" ] && kill "$server" 2>/dev/null || true' EXIT
+cp "$binary" "$deploy/"
+cp "$(dirname "$binary")/hash.txt" "$deploy/" 2>/dev/null || true
+cp -r target/site "$deploy/site"
+(cd "$deploy" && APP_URL="http://localhost:$app_port" LEPTOS_SITE_ADDR="127.0.0.1:$app_port" \
+  LEPTOS_SITE_ROOT=site SCALEKIT_ENVIRONMENT_URL=http://127.0.0.1:9 SCALEKIT_CLIENT_ID=skc_deploy \
+  SCALEKIT_CLIENT_SECRET=deploy-check SESSION_SECRET=a-deployment-check-secret-of-32-bytes \
+  RUST_LOG=warn exec "./$(basename "$binary")" > "$err" 2>&1) &
+server=$!
+for _ in $(seq 1 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$app_port/healthz" 2>/dev/null && break
+  sleep 0.1
+done
+home=$(curl -fsS "http://127.0.0.1:$app_port/") || fail "the deployed binary does not serve the home page"
+css=$(printf '%s' "$home" | grep -o '/pkg/[^"]*\.css' | head -1)
+[ -n "$css" ] || fail "the home page links no stylesheet"
+curl -fsS -o /dev/null "http://127.0.0.1:$app_port$css" || fail "the stylesheet $css is not served"
+wasm=$(printf '%s' "$home" | grep -o '/pkg/[^"]*\.wasm' | head -1)
+[ -z "$wasm" ] || curl -fsS -o /dev/null "http://127.0.0.1:$app_port$wasm" || fail "$wasm is not served"
+echo "ok: binary + hash.txt + site/ + environment serve the app ($css)"

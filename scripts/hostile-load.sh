@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cargo leptos build
-cargo build --features ssr --example hostile_load
+cargo build -p hostile-load
 
 target/debug/scalekit-leptos-starter > target/hostile-load-server.log 2>&1 &
 server=$!
@@ -15,4 +15,4 @@ for _ in $(seq 1 100); do
   curl -fsS -o /dev/null http://127.0.0.1:3000/ && break
   sleep 0.1
 done
-target/debug/examples/hostile_load --url http://127.0.0.1:3000 --pid "$server" "$@"
+target/debug/hostile-load --url http://127.0.0.1:3000 --pid "$server" "$@"

@@ -17,15 +17,18 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "==> cargo clippy (server and browser builds, warnings are errors)"
-cargo clippy --all-targets --all-features -- -D warnings  # benches and examples too
+cargo clippy --workspace --all-targets --all-features -- -D warnings  # crates/, benches too
 cargo clippy --features ssr -- -D warnings  # the server without the built-in provider
 cargo clippy --lib --no-default-features --features hydrate --target wasm32-unknown-unknown -- -D warnings
 
 echo "==> cargo doc (no broken links, no warnings)"
-RUSTDOCFLAGS="-D warnings" cargo doc --features ssr,dev-idp --no-deps
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --features ssr,dev-idp --no-deps
 
-echo "==> cargo test (server build: unit and integration tests)"
-cargo test --features ssr,dev-idp
+echo "==> cargo test (server build: unit and integration tests; crates/dev-idp's own)"
+cargo test --workspace --features ssr,dev-idp
+
+echo "==> the README's 'remove the built-in provider' recipe, followed in a copy of the project"
+scripts/check-without-dev-idp.sh
 
 echo "==> cargo leptos end-to-end: build, then the Playwright browser tests (end2end/e2e.sh)"
 cargo leptos end-to-end

@@ -1,8 +1,9 @@
-//! An example of *your own API*, protected by the provider's access tokens: the settings
-//! page's server function calls it with the signed-in person's token (see the README's
-//! recipe "Call your own API with the access token"). Replace it with your service.
+//! An example of *your own API*, protected by the provider's access tokens, and the
+//! client the app calls it with: the account page's server function sends the signed-in
+//! person's token (the README's recipe "Call your API with the access token"). Point
+//! [`ExampleApi`] at your service and give it your endpoints.
 
-use crate::auth::server::SharedAuth;
+use crate::{auth::server::SharedAuth, oidc::OidcError, server::AppState};
 use axum::{
     extract::State,
     http::{header, HeaderMap, StatusCode},
@@ -12,20 +13,54 @@ use axum::{
 };
 use serde_json::json;
 
-/// How server functions reach the example API (provided as Leptos context).
+/// The client server functions call the API with (`expect_context::<AppState>().api`).
 #[derive(Clone)]
 pub struct ExampleApi {
     /// The app's own origin (`APP_URL`); point this at your API instead.
-    pub base_url: String,
+    base_url: String,
     /// One shared HTTP client (connection pooling).
-    pub http: reqwest::Client,
+    http: reqwest::Client,
+}
+
+/// Why a call to the API failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("the API call failed: {0}")]
+    Call(#[from] reqwest::Error),
+}
+
+impl ExampleApi {
+    /// A client for the API at `base_url`, each call bounded by `timeout`.
+    pub fn new(base_url: &url::Url, timeout: std::time::Duration) -> Result<Self, OidcError> {
+        Ok(ExampleApi {
+            base_url: base_url.as_str().trim_end_matches('/').to_string(),
+            http: reqwest::Client::builder()
+                .timeout(timeout)
+                .build()
+                .map_err(|e| {
+                    OidcError::Unreachable(format!("cannot build the HTTP client: {e}"))
+                })?,
+        })
+    }
+
+    /// Who the API says `access_token` belongs to (its `sub`).
+    pub async fn whoami(&self, access_token: &str) -> Result<String, ApiError> {
+        let answer: serde_json::Value = self
+            .http
+            .get(format!("{}/api/example/whoami", self.base_url))
+            .bearer_auth(access_token)
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        Ok(answer["sub"].as_str().unwrap_or_default().to_string())
+    }
 }
 
 /// `GET /api/example/whoami` with `Authorization: Bearer <access token>`.
-pub fn routes<S: Clone + Send + Sync + 'static>(auth: SharedAuth) -> Router<S> {
-    Router::new()
-        .route("/api/example/whoami", get(whoami))
-        .with_state(auth)
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/api/example/whoami", get(whoami))
 }
 
 async fn whoami(State(auth): State<SharedAuth>, headers: HeaderMap) -> Response {

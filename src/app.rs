@@ -1,8 +1,8 @@
 //! The HTML shell and the router.
 
 use crate::pages::{
-    errors::NotFound, home::HomePage, organization::OrganizationPage, profile::ProfilePage,
-    settings::SettingsPage,
+    account::AccountPage, errors::NotFound, home::HomePage, organization::OrganizationPage,
+    profile::ProfilePage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -14,7 +14,7 @@ use leptos_router::{
 /// The document around the app (server-rendered only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    crate::security::set_page_csp();
+    crate::response_headers::set_page_csp();
     #[cfg(feature = "ssr")]
     let stylesheet = crate::assets::stylesheet_href(&options);
     #[cfg(not(feature = "ssr"))]
@@ -52,7 +52,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/profile") view=ProfilePage ssr=SsrMode::Async/>
-                    <Route path=path!("/dashboard/settings") view=SettingsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dashboard/account") view=AccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/dashboard/organization") view=OrganizationPage ssr=SsrMode::Async/>
                 </Routes>
             </main>

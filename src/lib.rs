@@ -15,19 +15,16 @@ pub mod api;
 // Server only: built asset locations.
 #[cfg(feature = "ssr")]
 pub mod assets;
-// Server only: environment configuration.
+// Server only: the configuration (environment, `Leptos.toml`, Leptos' options).
 #[cfg(feature = "ssr")]
 pub mod config;
-// Server only: the built-in development identity provider (cargo feature `dev-idp`).
-#[cfg(feature = "dev-idp")]
-pub mod dev_idp;
 // Server only: the OpenID Connect client.
 #[cfg(feature = "ssr")]
 #[warn(missing_docs)]
 pub mod oidc;
-// Server only: security headers (Content Security Policy and friends).
+// Server only: response headers (Content Security Policy and friends).
 #[cfg(feature = "ssr")]
-pub mod security;
+pub mod response_headers;
 // Server only: assembling and starting the server.
 #[cfg(feature = "ssr")]
 pub mod server;
@@ -37,9 +34,9 @@ pub mod store;
 // Server only: Scalekit webhooks (Standard Webhooks signatures).
 #[cfg(feature = "ssr")]
 pub mod webhooks;
-// Server only: `Leptos.toml`.
+// Server only: random tokens, constant-time comparison, the clock.
 #[cfg(feature = "ssr")]
-pub mod settings;
+pub mod util;
 
 /// The browser entry point: hydrates the server-rendered page, then marks `<body>` with
 /// `data-hydrated` so tests (and people) can tell the page is interactive.

@@ -91,9 +91,7 @@ pub fn verify(
     let matches = signatures
         .split(' ')
         .filter_map(|entry| entry.strip_prefix("v1,"))
-        .any(|candidate| {
-            crate::oidc::validate::constant_time_eq(candidate.as_bytes(), expected.as_bytes())
-        });
+        .any(|candidate| crate::util::constant_time_eq(candidate.as_bytes(), expected.as_bytes()));
     if matches {
         Ok(())
     } else {
@@ -187,14 +185,20 @@ impl Webhooks {
     }
 }
 
-pub fn routes<S: Clone + Send + Sync + 'static>(webhooks: Webhooks) -> Router<S> {
-    Router::new()
-        .route("/webhooks/scalekit", post(receive))
-        .with_state(webhooks)
+/// `POST /webhooks/scalekit`, for the app's router (only when a secret is configured).
+pub fn routes() -> Router<crate::server::AppState> {
+    Router::new().route("/webhooks/scalekit", post(receive))
 }
 
-async fn receive(State(webhooks): State<Webhooks>, headers: HeaderMap, body: Bytes) -> Response {
-    let now = jsonwebtoken::get_current_timestamp() as i64;
+async fn receive(
+    State(webhooks): State<Option<Webhooks>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(webhooks) = webhooks else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let now = crate::util::now();
     if let Err(err) = verify(&webhooks.secret, &headers, &body, now) {
         tracing::warn!(%err, "webhook refused");
         return (StatusCode::UNAUTHORIZED, err.to_string()).into_response();

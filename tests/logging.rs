@@ -89,7 +89,7 @@ async fn a_whole_session_logs_no_secret() {
         "a request forged a log line:\n{text}"
     );
     let params = query(&callback);
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     let secrets = [
         ("a JWT", "eyJ".to_string()),
         ("a refresh token", "rt_".to_string()),

@@ -161,13 +161,13 @@ test("a provider error at the callback is a 401 page that shows it escaped", asy
 });
 
 for (const js of [true, false]) {
-  test(`the settings page calls the API from the server (${js ? "with" : "without"} JavaScript)`, async ({ browser }) => {
+  test(`the account page calls the API from the server (${js ? "with" : "without"} JavaScript)`, async ({ browser }) => {
     const context = await browser.newContext({ javaScriptEnabled: js });
     const page = await context.newPage();
     await logIn(page, js, "grace@example.com");
     if (js) await waitForHydration(page);
-    await page.getByRole("link", { name: "Settings" }).click();
-    await expect(page).toHaveURL(`${APP}/dashboard/settings`);
+    await page.getByRole("link", { name: "Account" }).click();
+    await expect(page).toHaveURL(`${APP}/dashboard/account`);
     await expect(page.getByTestId("api-subject")).toHaveText(/^usr_/);
     // Grace lacks organization:manage: the permission guard says so.
     await expect(page.getByTestId("organization-report")).toContainText('the "organization:manage" permission');
@@ -181,7 +181,7 @@ for (const js of [true, false]) {
     const grace = await browser.newContext({ javaScriptEnabled: js });
     let page = await grace.newPage();
     await logIn(page, js, "grace@example.com");
-    await page.goto("/dashboard/settings");
+    await page.goto("/dashboard/account");
     if (js) await waitForHydration(page);
     await page.getByRole("link", { name: "Organization page" }).click();
     await expect(page).toHaveURL(`${APP}/dashboard/organization`);
@@ -194,7 +194,7 @@ for (const js of [true, false]) {
     const ada = await browser.newContext({ javaScriptEnabled: js });
     page = await ada.newPage();
     await logIn(page, js, "ada@example.com");
-    await page.goto("/dashboard/settings");
+    await page.goto("/dashboard/account");
     if (js) await waitForHydration(page);
     await page.getByRole("link", { name: "Organization page" }).click();
     await expect(page).toHaveURL(`${APP}/dashboard/organization`);

@@ -1,7 +1,7 @@
 //! The authorization request: the URL that sends a person to the provider's hosted page.
 
+use crate::util::random_token;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use url::Url;
 
@@ -97,13 +97,6 @@ pub fn authorization_url(endpoint: &Url, request: &AuthorizationRequest<'_>) -> 
         }
     }
     url
-}
-
-/// A fresh unguessable value (256 bits, base64url): for `state`, `nonce` and PKCE verifiers.
-pub fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// A PKCE (RFC 7636) verifier and its S256 challenge.
@@ -243,10 +236,5 @@ mod tests {
         let pkce = Pkce::generate();
         assert_eq!(pkce.verifier.len(), 43);
         assert_eq!(pkce.challenge, Pkce::challenge_for(&pkce.verifier));
-    }
-
-    #[test]
-    fn random_tokens_differ() {
-        assert_ne!(random_token(), random_token());
     }
 }

@@ -281,7 +281,7 @@ impl OidcClient {
         token: &str,
         source: KeySource,
     ) -> Result<AccessTokenClaims, OidcError> {
-        let now = jsonwebtoken::get_current_timestamp() as i64;
+        let now = crate::util::now();
         let leeway = self.config.clock_leeway.as_secs() as i64;
         if let Some(claims) = self.validated.get(token, now, leeway) {
             return Ok(claims);

@@ -1,12 +1,12 @@
 //! The app's pages.
 
+pub mod account;
 #[cfg(feature = "ssr")]
 pub mod confirm_login;
 pub mod errors;
 pub mod home;
 pub mod organization;
 pub mod profile;
-pub mod settings;
 
 use leptos::prelude::*;
 

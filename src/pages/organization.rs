@@ -3,7 +3,7 @@
 //! server function behind it checks again with `require_permission`, because the data
 //! must never depend on a check the browser could skip.
 
-use crate::{auth::guard::RequirePermission, pages::settings::organization_report};
+use crate::{auth::guard::RequirePermission, pages::account::organization_report};
 use leptos::prelude::*;
 
 /// The permission this page needs.
@@ -33,7 +33,7 @@ fn OrganizationReport() -> impl IntoView {
                 })}
             </Suspense>
             <div class="auth-actions">
-                <a class="button" href="/dashboard/settings">"Settings"</a>
+                <a class="button" href="/dashboard/account">"Account"</a>
             </div>
         </section>
     }

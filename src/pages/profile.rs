@@ -73,7 +73,7 @@ fn Profile(user: User) -> impl IntoView {
             <ActionError error=refresh_problem/>
             <div class="auth-actions">
                 <a class="button" href="/">"Home"</a>
-                <a class="button" href="/dashboard/settings">"Settings"</a>
+                <a class="button" href="/dashboard/account">"Account"</a>
                 <LogoutButton/>
             </div>
         </section>

@@ -227,7 +227,7 @@ impl SessionStore {
             return call().await.map_err(Arc::new);
         };
         let key = local::hash_hex(refresh_token);
-        let owner = crate::oidc::authorize::random_token();
+        let owner = crate::util::random_token();
         let deadline = Instant::now() + self.settings.refresh_lock_ttl + Duration::from_secs(1);
         // Once Redis has answered, another instance may be refreshing this very token: a
         // store failure from then on is an outage (retry page), never a second provider
@@ -427,9 +427,7 @@ mod tests {
 
     fn store() -> Arc<SessionStore> {
         let policy = crate::auth::server::cookies::CookiePolicy::new(
-            &crate::settings::Settings::from_toml(include_str!("../../Leptos.toml"))
-                .unwrap()
-                .cookies,
+            &crate::config::Settings::shipped().cookies,
             600,
             b"0123456789abcdef0123456789abcdef",
         );

@@ -3,92 +3,157 @@
 
 #![allow(dead_code)]
 
+use dev_idp::{DevIdp, DevIdpSettings, Registration};
 use reqwest::{header, redirect::Policy, Response, StatusCode};
 use scalekit_leptos_starter::{
-    config::EnvConfig,
+    config::AppConfig,
     server::{assemble, Server},
-    settings::Settings,
 };
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, net::SocketAddr};
 use url::Url;
 
+/// A running app and, unless it was pointed at another provider, its built-in one.
 pub struct TestApp {
     pub url: Url,
     pub server: Server,
+    idp: Option<DevIdp>,
+}
+
+impl TestApp {
+    /// A builder for an app with its own built-in provider, on ephemeral ports.
+    pub fn builder() -> AppBuilder {
+        AppBuilder {
+            token_ttl: 300,
+            provider: None,
+            env: Vec::new(),
+            configure: Box::new(|_| {}),
+            idp_settings: Box::new(|_| {}),
+            addr: "127.0.0.1:0".parse().unwrap(),
+        }
+    }
+
+    /// The app's built-in provider.
+    pub fn idp(&self) -> &DevIdp {
+        self.idp
+            .as_ref()
+            .expect("this app runs against another provider")
+    }
 }
 
 /// Starts the app (and its built-in provider) with `ttl` seconds of access-token life.
 pub async fn spawn_app(ttl: u64) -> TestApp {
-    spawn_app_with(ttl, |_| {}).await
+    TestApp::builder().token_ttl(ttl).start().await
 }
 
-/// Like [`spawn_app`], with a chance to adjust the settings first.
-pub async fn spawn_app_with(ttl: u64, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn(ttl, None, adjust).await
+/// How to start a [`TestApp`]: every option in one place.
+pub struct AppBuilder {
+    token_ttl: u64,
+    provider: Option<Url>,
+    env: Vec<(&'static str, String)>,
+    configure: Box<dyn FnOnce(&mut AppConfig)>,
+    idp_settings: Box<dyn FnOnce(&mut DevIdpSettings)>,
+    addr: SocketAddr,
 }
 
-/// The app configured (through the SCALEKIT_* variables) for another provider.
-pub async fn spawn_app_against(provider: &Url, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn(300, Some(provider), adjust).await
-}
+impl AppBuilder {
+    /// The built-in provider's access-token lifetime (default 300 s).
+    pub fn token_ttl(mut self, secs: u64) -> Self {
+        self.token_ttl = secs;
+        self
+    }
 
-async fn spawn(ttl: u64, provider: Option<&Url>, adjust: impl FnOnce(&mut Settings)) -> TestApp {
-    spawn_with_env(ttl, provider, adjust, |_| None).await
-}
+    /// Configures the app for another provider, through the `SCALEKIT_*` variables.
+    pub fn against(mut self, provider: &Url) -> Self {
+        self.provider = Some(provider.clone());
+        self
+    }
 
-/// The app with extra environment variables (answered by `extra` first).
-pub async fn spawn_with_env(
-    ttl: u64,
-    provider: Option<&Url>,
-    adjust: impl FnOnce(&mut Settings),
-    extra: impl Fn(&str) -> Option<String>,
-) -> TestApp {
-    spawn_at("127.0.0.1:0".parse().unwrap(), ttl, provider, adjust, extra).await
-}
+    /// An environment variable, read as the server would read it.
+    pub fn env(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.env.push((name, value.into()));
+        self
+    }
 
-/// Like [`spawn_with_env`], with the app listening on `addr`.
-pub async fn spawn_at(
-    addr: std::net::SocketAddr,
-    ttl: u64,
-    provider: Option<&Url>,
-    adjust: impl FnOnce(&mut Settings),
-    extra: impl Fn(&str) -> Option<String>,
-) -> TestApp {
-    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
-    let mut settings = Settings::from_file(std::path::Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/Leptos.toml"
-    )))
-    .unwrap();
-    settings.dev_idp.addr = "127.0.0.1:0".parse().unwrap();
-    settings.dev_idp.access_token_ttl_secs = ttl;
-    adjust(&mut settings);
-    let app_url = url.as_str().trim_end_matches('/').to_string();
-    let provider = provider.map(|u| u.as_str().trim_end_matches('/').to_string());
-    let env = EnvConfig::from_lookup(|name| {
-        extra(name).or_else(|| match name {
-            "APP_URL" => Some(app_url.clone()),
-            "SCALEKIT_ENVIRONMENT_URL" => provider.clone(),
-            "SCALEKIT_CLIENT_ID" => provider.as_ref().map(|_| "skc_test".to_string()),
-            "SCALEKIT_CLIENT_SECRET" => provider.as_ref().map(|_| "test_secret".to_string()),
-            "SESSION_SECRET" => provider
-                .as_ref()
-                .map(|_| "a-test-session-secret-of-32-bytes!!".to_string()),
-            _ => None,
+    /// Adjusts the configuration (`Leptos.toml`'s settings) before the app is assembled.
+    pub fn configure(mut self, adjust: impl FnOnce(&mut AppConfig) + 'static) -> Self {
+        self.configure = Box::new(adjust);
+        self
+    }
+
+    /// Adjusts the built-in provider's settings before it starts.
+    pub fn idp_settings(mut self, adjust: impl FnOnce(&mut DevIdpSettings) + 'static) -> Self {
+        self.idp_settings = Box::new(adjust);
+        self
+    }
+
+    /// Where the app listens (default: an ephemeral loopback port).
+    pub fn listen(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    pub async fn start(self) -> TestApp {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let app_url = url.as_str().trim_end_matches('/').to_string();
+        let env = self.env;
+        let lookup = |name: &str| env.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        let provider = self
+            .provider
+            .as_ref()
+            .map(|u| u.as_str().trim_end_matches('/').to_string());
+        let mut config = AppConfig::from_lookup(|name| {
+            lookup(name).or_else(|| match name {
+                "APP_URL" => Some(app_url.clone()),
+                "SCALEKIT_ENVIRONMENT_URL" => provider.clone(),
+                "SCALEKIT_CLIENT_ID" => provider.as_ref().map(|_| "skc_test".to_string()),
+                "SCALEKIT_CLIENT_SECRET" => provider.as_ref().map(|_| "test_secret".to_string()),
+                "SESSION_SECRET" => provider
+                    .as_ref()
+                    .map(|_| "a-test-session-secret-of-32-bytes!!".to_string()),
+                _ => None,
+            })
         })
-    })
-    .unwrap();
-    let options = leptos::config::LeptosOptions::builder()
-        .output_name("scalekit-leptos-starter")
-        .site_root("target/site")
-        .build();
-    let server = assemble(&env, &settings, options).await.unwrap();
-    let router = server.router.clone();
-    tokio::spawn(async move {
-        axum::serve(listener, router).await.unwrap();
-    });
-    TestApp { url, server }
+        .unwrap();
+        (self.configure)(&mut config);
+        let idp = if config.env.provider.is_none() {
+            let mut settings = DevIdpSettings {
+                addr: "127.0.0.1:0".parse().unwrap(),
+                access_token_ttl_secs: self.token_ttl,
+                ..DevIdpSettings::default()
+            };
+            (self.idp_settings)(&mut settings);
+            let idp = DevIdp::start(&settings, registration(&config))
+                .await
+                .unwrap();
+            config.env.use_built_in_provider(
+                idp.issuer.clone(),
+                idp.client_id.clone(),
+                idp.client_secret.expose(),
+                None,
+            );
+            Some(idp)
+        } else {
+            None
+        };
+        let server = assemble(&config).unwrap();
+        let router = server.router.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        TestApp { url, server, idp }
+    }
+}
+
+/// The app's registration at the built-in provider, as `server::start` makes it.
+pub fn registration(config: &AppConfig) -> Registration {
+    let urls = config.client_urls();
+    Registration {
+        redirect_uris: vec![urls.redirect_uri],
+        post_logout_redirect_uris: vec![urls.post_logout_redirect_uri],
+        initiate_login_uri: Some(urls.initiate_login_uri),
+        backchannel_logout_uri: Some(urls.backchannel_logout_uri),
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -446,41 +511,21 @@ pub const PAIR_WEBHOOK_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 /// and, when given, a session store; and their provider, as with one real Scalekit
 /// environment.
 pub struct Pair {
-    pub idp: scalekit_leptos_starter::dev_idp::DevIdp,
+    pub idp: DevIdp,
     pub a: Url,
     pub b: Url,
 }
 
 pub async fn pair(store_url: Option<&str>) -> Pair {
-    let mut settings = scalekit_leptos_starter::settings::Settings::from_file(
-        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/Leptos.toml")),
-    )
-    .unwrap();
-    settings.dev_idp.addr = "127.0.0.1:0".parse().unwrap();
     let listener_a = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let listener_b = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let a = Url::parse(&format!("http://{}", listener_a.local_addr().unwrap())).unwrap();
     let b = Url::parse(&format!("http://{}", listener_b.local_addr().unwrap())).unwrap();
     let app_url = a.as_str().trim_end_matches('/').to_string();
-    let idp = scalekit_leptos_starter::dev_idp::DevIdp::start(
-        &settings.dev_idp,
-        scalekit_leptos_starter::dev_idp::Registration {
-            redirect_uris: vec![format!("{app_url}/auth/callback")],
-            post_logout_redirect_uris: vec![format!("{app_url}/")],
-            backchannel_logout_uri: Some(format!("{app_url}/auth/backchannel-logout")),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let issuer = idp.issuer.as_str().trim_end_matches('/').to_string();
     let store_url = store_url.map(str::to_string);
-    let env = scalekit_leptos_starter::config::EnvConfig::from_lookup(|name| {
+    let mut config = AppConfig::from_lookup(|name| {
         Some(match name {
             "APP_URL" => app_url.clone(),
-            "SCALEKIT_ENVIRONMENT_URL" => issuer.clone(),
-            "SCALEKIT_CLIENT_ID" => idp.client_id.clone(),
-            "SCALEKIT_CLIENT_SECRET" => idp.client_secret.expose().to_string(),
             "SESSION_SECRET" => "shared-session-secret-for-both-instances".to_string(),
             "SCALEKIT_WEBHOOK_SECRET" => PAIR_WEBHOOK_SECRET.to_string(),
             "SESSION_STORE_URL" => store_url.clone()?,
@@ -488,14 +533,21 @@ pub async fn pair(store_url: Option<&str>) -> Pair {
         })
     })
     .unwrap();
+    let settings = DevIdpSettings {
+        addr: "127.0.0.1:0".parse().unwrap(),
+        ..DevIdpSettings::default()
+    };
+    let idp = DevIdp::start(&settings, registration(&config))
+        .await
+        .unwrap();
+    config.env.use_built_in_provider(
+        idp.issuer.clone(),
+        idp.client_id.clone(),
+        idp.client_secret.expose(),
+        None,
+    );
     for listener in [listener_a, listener_b] {
-        let options = leptos::config::LeptosOptions::builder()
-            .output_name("scalekit-leptos-starter")
-            .site_root("target/site")
-            .build();
-        let server = scalekit_leptos_starter::server::assemble(&env, &settings, options)
-            .await
-            .unwrap();
+        let server = assemble(&config).unwrap();
         tokio::spawn(async move { axum::serve(listener, server.router).await.unwrap() });
     }
     Pair { idp, a, b }

@@ -2,8 +2,8 @@
 //! and the built-in identity provider (real RS256-signed JWTs).
 
 use crate::common::*;
+use dev_idp::Counters;
 use reqwest::StatusCode;
-use scalekit_leptos_starter::dev_idp::Counters;
 
 #[tokio::test]
 async fn full_flow_login_profile_refresh_logout() {
@@ -90,7 +90,7 @@ async fn full_flow_login_profile_refresh_logout() {
     );
 
     // An authenticated page view makes no call to the provider.
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     let before = idp.counters().back_channel_total();
     for _ in 0..3 {
         assert_eq!(browser.get(&profile).await.status(), StatusCode::OK);
@@ -206,7 +206,10 @@ async fn replayed_code_is_refused() {
 #[tokio::test]
 async fn replayed_refresh_token_ends_the_session() {
     // No reuse grace: a replay after the rotation goes to the provider, which refuses it.
-    let app = spawn_app_with(300, |s| s.auth.refresh_reuse_grace_secs = 0).await;
+    let app = TestApp::builder()
+        .configure(|config| config.settings.auth.refresh_reuse_grace_secs = 0)
+        .start()
+        .await;
     let mut browser = Browser::default();
     log_in(&mut browser, &app, "ada@example.com").await;
     let stolen = browser.cookie(&app.url, "__Secure-sk_refresh").unwrap();
@@ -287,7 +290,7 @@ async fn concurrent_refreshes_share_one_provider_call_and_all_stay_signed_in() {
     let app = spawn_app(300).await;
     let mut browser = Browser::default();
     log_in(&mut browser, &app, "ada@example.com").await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     let token_calls = Counters::get(&idp.counters().token);
 
     // Twelve tabs refresh with the same (rotating) refresh token at once.

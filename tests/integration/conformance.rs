@@ -4,8 +4,8 @@
 //! The same matrix is written up in SECURITY.md.
 
 use crate::common::*;
+use dev_idp::{Counters, Misbehaviour};
 use reqwest::StatusCode;
-use scalekit_leptos_starter::dev_idp::{Counters, Misbehaviour};
 
 /// Attempts a login; returns the callback's status and whether a session was set.
 async fn attempt_login(app: &TestApp) -> (StatusCode, bool, String) {
@@ -25,7 +25,7 @@ async fn attempt_login(app: &TestApp) -> (StatusCode, bool, String) {
 #[tokio::test]
 async fn every_broken_login_token_is_rejected() {
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     let login_cases = Misbehaviour::ALL
         .into_iter()
         .filter(|m| !m.must_be_accepted() && !m.on_refresh_only());
@@ -53,7 +53,7 @@ async fn unknown_kid_costs_one_refetch_per_login_and_is_refused() {
     // budget cannot lock people out after a rotation); tokens a client presents share a
     // rate-limited budget (see token_kinds.rs and oidc::validate's tests).
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     assert_eq!(attempt_login(&app).await.0, StatusCode::SEE_OTHER);
     let fetches = Counters::get(&idp.counters().jwks);
     idp.misbehave(Some(Misbehaviour::UnknownKeyId)).unwrap();
@@ -70,12 +70,7 @@ async fn unknown_kid_costs_one_refetch_per_login_and_is_refused() {
 #[tokio::test]
 async fn a_token_without_kid_is_accepted_while_the_key_set_has_one_key() {
     let app = spawn_app(300).await;
-    app.server
-        .dev_idp
-        .as_ref()
-        .unwrap()
-        .misbehave(Some(Misbehaviour::NoKeyId))
-        .unwrap();
+    app.idp().misbehave(Some(Misbehaviour::NoKeyId)).unwrap();
     let (status, session, body) = attempt_login(&app).await;
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     assert!(session);
@@ -84,7 +79,7 @@ async fn a_token_without_kid_is_accepted_while_the_key_set_has_one_key() {
 #[tokio::test]
 async fn a_key_rotation_is_accepted_with_exactly_one_refetch() {
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     let mut browser = Browser::default();
     log_in(&mut browser, &app, "ada@example.com").await;
     let fetches = Counters::get(&idp.counters().jwks);
@@ -110,12 +105,7 @@ async fn a_refreshed_id_token_naming_another_person_or_issuer_ends_the_session()
         let app = spawn_app(300).await;
         let mut browser = Browser::default();
         log_in(&mut browser, &app, "ada@example.com").await;
-        app.server
-            .dev_idp
-            .as_ref()
-            .unwrap()
-            .misbehave(Some(case))
-            .unwrap();
+        app.idp().misbehave(Some(case)).unwrap();
         let response = browser.get(&app.url.join("/auth/refresh").unwrap()).await;
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "{case:?}");
         assert_eq!(location(&response, &app.url).path(), "/", "{case:?}");
@@ -133,12 +123,7 @@ async fn a_refreshed_id_token_naming_another_person_or_issuer_ends_the_session()
 #[tokio::test]
 async fn tokens_too_large_for_a_cookie_give_a_clear_page_and_no_session() {
     let app = spawn_app(300).await;
-    app.server
-        .dev_idp
-        .as_ref()
-        .unwrap()
-        .misbehave(Some(Misbehaviour::HugeTokens))
-        .unwrap();
+    app.idp().misbehave(Some(Misbehaviour::HugeTokens)).unwrap();
     let (status, session, body) = attempt_login(&app).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     assert!(!session);
@@ -149,10 +134,7 @@ async fn tokens_too_large_for_a_cookie_give_a_clear_page_and_no_session() {
 async fn a_provider_that_only_takes_basic_client_authentication_works() {
     let app = spawn_app(300).await;
     // Before the app's first contact, so discovery advertises only client_secret_basic.
-    app.server
-        .dev_idp
-        .as_ref()
-        .unwrap()
+    app.idp()
         .misbehave(Some(Misbehaviour::BasicClientAuthOnly))
         .unwrap();
     let mut browser = Browser::default();
@@ -168,10 +150,10 @@ async fn a_provider_that_only_takes_basic_client_authentication_works() {
 
 #[tokio::test]
 async fn a_client_registered_for_basic_auth_needs_the_setting_and_works_with_it() {
-    use scalekit_leptos_starter::settings::TokenEndpointAuthSetting;
+    use scalekit_leptos_starter::config::file::TokenEndpointAuthSetting;
     // The provider advertises both methods, but this client is registered for Basic.
     let auto = spawn_app(300).await;
-    let idp = auto.server.dev_idp.as_ref().unwrap();
+    let idp = auto.idp();
     idp.misbehave(Some(Misbehaviour::RegisteredForBasicAuth))
         .unwrap();
     let (status, session, body) = attempt_login(&auto).await;
@@ -182,11 +164,14 @@ async fn a_client_registered_for_basic_auth_needs_the_setting_and_works_with_it(
         "the page says what to fix: {body}"
     );
 
-    let configured = spawn_app_with(300, |settings| {
-        settings.auth.token_endpoint_auth_method = TokenEndpointAuthSetting::ClientSecretBasic;
-    })
-    .await;
-    let idp = configured.server.dev_idp.as_ref().unwrap();
+    let configured = TestApp::builder()
+        .configure(|config| {
+            config.settings.auth.token_endpoint_auth_method =
+                TokenEndpointAuthSetting::ClientSecretBasic;
+        })
+        .start()
+        .await;
+    let idp = configured.idp();
     idp.misbehave(Some(Misbehaviour::RegisteredForBasicAuth))
         .unwrap();
     let mut browser = Browser::default();
@@ -204,10 +189,7 @@ async fn a_client_registered_for_basic_auth_needs_the_setting_and_works_with_it(
 #[tokio::test]
 async fn opaque_access_tokens_keep_a_session_from_the_id_token_and_expires_in() {
     let app = spawn_app(300).await;
-    app.server
-        .dev_idp
-        .as_ref()
-        .unwrap()
+    app.idp()
         .misbehave(Some(Misbehaviour::OpaqueAccessTokens))
         .unwrap();
     let mut browser = Browser::default();
@@ -228,7 +210,7 @@ async fn opaque_access_tokens_keep_a_session_from_the_id_token_and_expires_in() 
 #[tokio::test]
 async fn a_profile_served_only_by_userinfo_is_fetched_once_at_login() {
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     idp.misbehave(Some(Misbehaviour::ProfileOnlyFromUserinfo))
         .unwrap();
     let mut browser = Browser::default();
@@ -264,7 +246,7 @@ async fn a_profile_served_only_by_userinfo_is_fetched_once_at_login() {
 #[tokio::test]
 async fn a_userinfo_answer_about_someone_else_is_refused() {
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     idp.misbehave(Some(Misbehaviour::UserinfoAboutAnotherUser))
         .unwrap();
     let (status, session, body) = attempt_login(&app).await;
@@ -276,7 +258,7 @@ async fn a_userinfo_answer_about_someone_else_is_refused() {
 #[tokio::test]
 async fn a_userinfo_outage_is_a_retry_page_and_no_session() {
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     idp.misbehave(Some(Misbehaviour::UserinfoDown)).unwrap();
     let (status, session, body) = attempt_login(&app).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");

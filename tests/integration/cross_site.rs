@@ -4,8 +4,8 @@
 //! from a sibling domain is refused.
 
 use crate::common::*;
+use dev_idp::Counters;
 use reqwest::StatusCode;
-use scalekit_leptos_starter::dev_idp::Counters;
 
 const CROSS_SITE: &[(&str, &str)] = &[("sec-fetch-site", "cross-site")];
 
@@ -45,7 +45,7 @@ async fn a_routed_login_from_another_site_is_confirmed_first() {
     let link = app
         .url
         .join(
-            "/login?organization_id=org_evil&connection_id=conn_evil&return_to=/dashboard/settings",
+            "/login?organization_id=org_evil&connection_id=conn_evil&return_to=/dashboard/account",
         )
         .unwrap();
     let response = browser.get_with(&link, CROSS_SITE).await;
@@ -59,15 +59,7 @@ async fn a_routed_login_from_another_site_is_confirmed_first() {
         "no login started"
     );
     let page = response.text().await.unwrap();
-    let provider_host = app
-        .server
-        .dev_idp
-        .as_ref()
-        .unwrap()
-        .issuer
-        .host_str()
-        .unwrap()
-        .to_string();
+    let provider_host = app.idp().issuer.host_str().unwrap().to_string();
     assert!(
         page.contains("Continue to sign in?")
             && page.contains(&provider_host)
@@ -91,7 +83,7 @@ async fn a_routed_login_from_another_site_is_confirmed_first() {
     let landed = location(&browser.get(&callback).await, &app.url);
     assert_eq!(
         landed.path(),
-        "/dashboard/settings",
+        "/dashboard/account",
         "return_to carried through"
     );
 
@@ -155,7 +147,7 @@ async fn a_routed_login_from_another_site_is_confirmed_first() {
 #[tokio::test]
 async fn an_idp_initiated_login_is_confirmed_then_completes() {
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     let mut browser = Browser::default();
     let start = idp
         .issuer
@@ -259,7 +251,7 @@ async fn server_functions_answer_only_their_own_origin() {
 #[tokio::test]
 async fn a_refresh_cookie_from_another_session_is_refused() {
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     let mut victim = Browser::default();
     log_in(&mut victim, &app, "ada@example.com").await;
     let mut attacker = Browser::default();

@@ -23,16 +23,16 @@ fn start(
     state_file: Option<&Path>,
 ) -> TestApp {
     let state_file = state_file.map(Path::to_path_buf);
-    runtime.block_on(spawn_at(
-        app,
-        300,
-        None,
-        move |settings| {
-            settings.dev_idp.addr = idp;
-            settings.dev_idp.state_file = state_file;
-        },
-        |name| (name == "SESSION_SECRET").then(|| SECRET.to_string()),
-    ))
+    runtime.block_on(
+        TestApp::builder()
+            .listen(app)
+            .env("SESSION_SECRET", SECRET)
+            .idp_settings(move |settings| {
+                settings.addr = idp;
+                settings.state_file = state_file;
+            })
+            .start(),
+    )
 }
 
 fn runtime() -> tokio::runtime::Runtime {

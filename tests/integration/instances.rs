@@ -3,8 +3,8 @@
 //! finishes on the other, and refreshes and logs out wherever the request lands.
 
 use crate::common::*;
+use dev_idp::Counters;
 use reqwest::StatusCode;
-use scalekit_leptos_starter::dev_idp::Counters;
 use url::Url;
 
 /// The same URL on another instance (cookies ignore ports, as in a browser).

@@ -3,13 +3,13 @@
 //! answers are refused; extreme webhook timestamps are just stale.
 
 use crate::common::*;
+use dev_idp::{Counters, Misbehaviour};
 use reqwest::StatusCode;
-use scalekit_leptos_starter::dev_idp::{Counters, Misbehaviour};
 
 #[tokio::test]
 async fn logout_revokes_the_refresh_token_so_a_copied_cookie_is_dead() {
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     let mut browser = Browser::default();
     log_in(&mut browser, &app, "ada@example.com").await;
     let copy = browser.with_same_cookies();
@@ -131,13 +131,11 @@ async fn an_https_app_sends_hsts() {
     // A configured provider (discovery is lazy: it need not answer) with an https APP_URL,
     // as in production; the built-in provider would refuse such an APP_URL.
     let provider = url::Url::parse("http://127.0.0.1:9").unwrap();
-    let app = spawn_with_env(
-        300,
-        Some(&provider),
-        |_| {},
-        |name| (name == "APP_URL").then(|| "https://app.example".to_string()),
-    )
-    .await;
+    let app = TestApp::builder()
+        .against(&provider)
+        .env("APP_URL", "https://app.example")
+        .start()
+        .await;
     let response = reqwest::get(app.url.join("/healthz").unwrap())
         .await
         .unwrap();
@@ -153,7 +151,7 @@ async fn an_https_app_sends_hsts() {
 #[tokio::test]
 async fn an_oversized_token_answer_is_a_provider_fault_not_a_session() {
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     idp.misbehave(Some(Misbehaviour::OversizedTokenResponse))
         .unwrap();
     let mut browser = Browser::default();
@@ -168,13 +166,10 @@ async fn an_oversized_token_answer_is_a_provider_fault_not_a_session() {
 #[tokio::test]
 async fn extreme_webhook_timestamps_are_stale_not_a_crash() {
     const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-    let app = spawn_with_env(
-        300,
-        None,
-        |_| {},
-        |name| (name == "SCALEKIT_WEBHOOK_SECRET").then(|| SECRET.to_string()),
-    )
-    .await;
+    let app = TestApp::builder()
+        .env("SCALEKIT_WEBHOOK_SECRET", SECRET)
+        .start()
+        .await;
     let client = reqwest::Client::new();
     for timestamp in [i64::MIN, i64::MIN + 1, i64::MAX, -1] {
         let response = client

@@ -82,11 +82,14 @@ async fn fake_provider(fault: Fault) -> Url {
 
 /// The app against `provider`, with one-second timeouts.
 async fn app_against(provider: &Url) -> TestApp {
-    spawn_app_against(provider, |s| {
-        s.auth.http_timeout_secs = 1;
-        s.auth.http_connect_timeout_secs = 1;
-    })
-    .await
+    TestApp::builder()
+        .against(provider)
+        .configure(|config| {
+            config.settings.auth.http_timeout_secs = 1;
+            config.settings.auth.http_connect_timeout_secs = 1;
+        })
+        .start()
+        .await
 }
 
 /// Starts a login and comes back to the callback with a (fake) code and the right state.
@@ -218,9 +221,9 @@ async fn the_app_starts_even_when_the_provider_is_unreachable() {
 
 #[tokio::test]
 async fn provider_down_during_refresh_keeps_the_session_and_offers_a_retry() {
-    use scalekit_leptos_starter::dev_idp::Misbehaviour;
+    use dev_idp::Misbehaviour;
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     let mut browser = Browser::default();
     log_in(&mut browser, &app, "ada@example.com").await;
 

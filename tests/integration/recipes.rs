@@ -6,17 +6,17 @@ use crate::common::*;
 use reqwest::StatusCode;
 
 #[tokio::test]
-async fn the_settings_page_calls_the_api_with_the_access_token_from_the_server() {
+async fn the_account_page_calls_the_api_with_the_access_token_from_the_server() {
     let app = spawn_app(300).await;
     let mut browser = Browser::default();
 
     // Guarded: signed out, the page sends people home.
-    let settings = app.url.join("/dashboard/settings").unwrap();
-    let response = browser.get(&settings).await;
+    let account = app.url.join("/dashboard/account").unwrap();
+    let response = browser.get(&account).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 
     log_in(&mut browser, &app, "grace@example.com").await;
-    let response = browser.get(&settings).await;
+    let response = browser.get(&account).await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
     assert!(html.contains("Grace Hopper"), "{html}");
@@ -93,8 +93,8 @@ async fn require_permission_allows_and_denies_by_the_access_tokens_permissions()
         .contains("organization:manage"));
 
     // And the pages show both outcomes.
-    let settings = app.url.join("/dashboard/settings").unwrap();
-    let html = grace.get(&settings).await.text().await.unwrap();
+    let account = app.url.join("/dashboard/account").unwrap();
+    let html = grace.get(&account).await.text().await.unwrap();
     assert!(html.contains("You need the"), "{html}");
     let profile = ada
         .get(&app.url.join("/dashboard/profile").unwrap())

@@ -92,11 +92,11 @@ async fn refresh_return_to_never_leaves_the_app() {
     // A good value still works, and Location is built on APP_URL.
     let mut url = app.url.join("/auth/refresh").unwrap();
     url.query_pairs_mut()
-        .append_pair("return_to", "/dashboard/settings?tab=a");
+        .append_pair("return_to", "/dashboard/account?tab=a");
     let response = browser.get_with(&url, &[("sec-fetch-site", "none")]).await;
     assert_eq!(
         location_of(&response),
-        app.url.join("/dashboard/settings?tab=a").unwrap().as_str()
+        app.url.join("/dashboard/account?tab=a").unwrap().as_str()
     );
 }
 
@@ -139,7 +139,7 @@ async fn login_link_and_login_function_return_to_never_leave_the_app() {
 #[tokio::test]
 async fn idp_initiated_relay_state_never_leaves_the_app() {
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     for hostile in HOSTILE {
         let mut browser = Browser::default();
         let mut start = idp.issuer.join("/idp-initiated").unwrap();

@@ -3,8 +3,8 @@
 //! token comes back (RFC 9700, like the certified provider in the browser tests).
 
 use crate::common::*;
+use dev_idp::Counters;
 use reqwest::StatusCode;
-use scalekit_leptos_starter::dev_idp::Counters;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use url::Url;

@@ -34,7 +34,7 @@ async fn a_deep_link_routes_to_an_organization_and_connection() {
     let link = app
         .url
         .join(
-            "/login?organization_id=org_acme&connection_id=conn_okta&return_to=/dashboard/settings",
+            "/login?organization_id=org_acme&connection_id=conn_okta&return_to=/dashboard/account",
         )
         .unwrap();
     // From the customer's portal (another site): confirmed first.
@@ -54,7 +54,7 @@ async fn a_deep_link_routes_to_an_organization_and_connection() {
     let response = browser.get(&callback).await;
     assert_eq!(
         location(&response, &app.url).path(),
-        "/dashboard/settings",
+        "/dashboard/account",
         "return_to kept"
     );
     let profile = browser
@@ -93,7 +93,7 @@ async fn social_providers_come_from_the_settings_and_others_are_dropped() {
 #[tokio::test]
 async fn an_idp_initiated_login_is_verified_then_runs_as_a_normal_login() {
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     let mut browser = Browser::default();
     let start = idp
         .issuer
@@ -125,10 +125,8 @@ async fn an_idp_initiated_login_is_verified_then_runs_as_a_normal_login() {
     );
 
     // A token signed with another key, or a reported error: a clear 401 page.
-    idp.misbehave(Some(
-        scalekit_leptos_starter::dev_idp::Misbehaviour::SignedWithAnotherKey,
-    ))
-    .unwrap();
+    idp.misbehave(Some(dev_idp::Misbehaviour::SignedWithAnotherKey))
+        .unwrap();
     let mut other = Browser::default();
     let forged = location(&other.get(&start).await, &idp.issuer);
     let response = other.get(&forged).await;

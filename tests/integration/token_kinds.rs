@@ -2,8 +2,8 @@
 //! refetch budget to lock people out after the provider rotates its key.
 
 use crate::common::*;
+use dev_idp::Misbehaviour;
 use reqwest::StatusCode;
-use scalekit_leptos_starter::dev_idp::Misbehaviour;
 use tower_cookies::{Cookie, Cookies};
 
 /// Unseals one of `browser`'s auth cookies with the app's own cookie policy.
@@ -51,7 +51,7 @@ async fn the_providers_id_token_is_not_an_access_token() {
 #[tokio::test]
 async fn an_attackers_unknown_kid_cannot_lock_people_out_after_a_key_rotation() {
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     let mut early = Browser::default();
     log_in(&mut early, &app, "ada@example.com").await;
 
@@ -87,7 +87,7 @@ async fn an_attackers_unknown_kid_cannot_lock_people_out_after_a_key_rotation() 
 #[tokio::test]
 async fn a_key_set_outage_during_refresh_keeps_the_session() {
     let app = spawn_app(300).await;
-    let idp = app.server.dev_idp.as_ref().unwrap();
+    let idp = app.idp();
     let mut browser = Browser::default();
     log_in(&mut browser, &app, "ada@example.com").await;
     // The provider rotates its key, then its key set goes down: the refreshed tokens name

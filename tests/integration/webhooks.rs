@@ -36,13 +36,10 @@ fn now() -> i64 {
 
 #[tokio::test]
 async fn verified_events_reach_the_handler_once_and_forgeries_never() {
-    let app = spawn_with_env(
-        300,
-        None,
-        |_| {},
-        |name| (name == "SCALEKIT_WEBHOOK_SECRET").then(|| SECRET.to_string()),
-    )
-    .await;
+    let app = TestApp::builder()
+        .env("SCALEKIT_WEBHOOK_SECRET", SECRET)
+        .start()
+        .await;
     let events = app.server.webhook_events.clone().expect("webhooks enabled");
     let body = r#"{"id":"evt_1","type":"organization.created","data":{"id":"org_1","display_name":"Acme"}}"#;
 

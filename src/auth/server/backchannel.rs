@@ -69,7 +69,7 @@ pub async fn receive(State(auth): State<SharedAuth>, body: Bytes) -> Response {
         Ok(claims) => claims,
         Err(err) => return refused(&err),
     };
-    let now = crate::auth::server::service::now();
+    let now = crate::util::now();
     // Older than the jti memory: a replay could no longer be recognised.
     if claims.iat < now.saturating_sub(JTI_MEMORY.as_secs() as i64) {
         return refused(&LogoutTokenError::Replayed);
@@ -107,8 +107,6 @@ pub async fn receive(State(auth): State<SharedAuth>, body: Bytes) -> Response {
 }
 
 /// The route, for the app's router.
-pub fn routes<S: Clone + Send + Sync + 'static>(auth: SharedAuth) -> axum::Router<S> {
-    axum::Router::new()
-        .route(BACKCHANNEL_LOGOUT_PATH, axum::routing::post(receive))
-        .with_state(auth)
+pub fn routes() -> axum::Router<crate::server::AppState> {
+    axum::Router::new().route(BACKCHANNEL_LOGOUT_PATH, axum::routing::post(receive))
 }

@@ -20,7 +20,7 @@
 //! | `__Host-sk_profile` | UserInfo profile, only for providers whose ID token has none | `/` | browser session |
 //! | `__Host-sk_login` | login state (state, nonce, PKCE verifier, return-to) | `/` | 10 minutes |
 
-use crate::settings::{CookieSettings, SameSitePolicy};
+use crate::config::{CookieSettings, SameSitePolicy};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha512};
@@ -80,7 +80,7 @@ impl SessionBinding {
     /// A fresh binding, for a login at `now` (Unix seconds).
     pub fn new(now: i64) -> Self {
         SessionBinding {
-            id: crate::oidc::authorize::random_token(),
+            id: crate::util::random_token(),
             started_at: now,
         }
     }
@@ -468,10 +468,10 @@ fn derive_key(secret: &[u8]) -> Key {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::Settings;
+    use crate::config::Settings;
 
     fn policy() -> CookiePolicy {
-        let settings = Settings::from_toml(include_str!("../../../Leptos.toml")).unwrap();
+        let settings = Settings::shipped();
         CookiePolicy::new(&settings.cookies, 600, b"0123456789abcdef0123456789abcdef")
     }
 
@@ -570,9 +570,7 @@ mod tests {
         assert_eq!(policy.access_token(&jar), None);
 
         let other = CookiePolicy::new(
-            &Settings::from_toml(include_str!("../../../Leptos.toml"))
-                .unwrap()
-                .cookies,
+            &Settings::shipped().cookies,
             600,
             b"another secret, another key, 32+",
         );
@@ -676,7 +674,7 @@ mod tests {
     #[test]
     fn names_are_prefixed_only_when_secure() {
         assert_eq!(policy().names, CookieNames::SECURE);
-        let mut settings = Settings::from_toml(include_str!("../../../Leptos.toml")).unwrap();
+        let mut settings = Settings::shipped();
         settings.cookies.secure = false;
         let plain = CookiePolicy::new(&settings.cookies, 600, b"0123456789abcdef0123456789abcdef");
         assert_eq!(plain.names, CookieNames::PLAIN);

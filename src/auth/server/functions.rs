@@ -8,7 +8,8 @@ use tower_cookies::Cookies;
 
 /// The auth service and the request's cookie jar.
 async fn request_context() -> Result<(SharedAuth, Cookies), ServerFnError> {
-    let auth = use_context::<SharedAuth>()
+    let auth = use_context::<crate::server::AppState>()
+        .map(|state| state.auth)
         .ok_or_else(|| ServerFnError::new("the auth service is not configured"))?;
     let jar = leptos_axum::extract::<Cookies>()
         .await

@@ -13,6 +13,7 @@ use super::{
     request_site::RequestSite,
     service::{CallbackError, CallbackQuery, RefreshError, SessionStatus, SharedAuth},
 };
+use crate::server::AppState;
 use crate::{
     auth::{LoginHints, LoginIntent, Notice, REFRESH_PATH},
     oidc::OidcError,
@@ -29,28 +30,16 @@ use axum::{
     routing::get,
     Router,
 };
-use leptos::config::LeptosOptions;
 use serde::de::DeserializeOwned;
 use tower_cookies::Cookies;
 
-/// What the handlers need.
-#[derive(Clone)]
-pub struct AuthHandlerState {
-    /// The session logic.
-    pub auth: SharedAuth,
-    /// For the error pages' stylesheet.
-    pub options: LeptosOptions,
-}
-
-/// The callback and refresh routes, at the paths from `Leptos.toml`.
-pub fn routes<S: Clone + Send + Sync + 'static>(state: AuthHandlerState) -> Router<S> {
-    let callback_path = state.auth.settings.callback_path.clone();
+/// The callback (at `callback_path` from `Leptos.toml`), refresh and login routes.
+pub fn routes(callback_path: &str) -> Router<AppState> {
     Router::new()
-        .route(&callback_path, get(callback))
+        .route(callback_path, get(callback))
         .route(REFRESH_PATH, get(refresh))
         .route("/login", get(deep_link_login).post(confirmed_login))
         .route(IDP_INITIATED_PATH, get(idp_initiated_login))
-        .with_state(state)
 }
 
 /// A `303 See Other` to `location`, never cached.
@@ -76,9 +65,9 @@ fn parse_query<T: DeserializeOwned + Default>(raw: Option<String>) -> T {
         .unwrap_or_default()
 }
 
-fn page(state: &AuthHandlerState, status: u16, page: ErrorPage) -> Response {
+fn page(state: &AppState, status: u16, page: ErrorPage) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let html = error_document(&state.options, status.as_u16(), &page);
+    let html = error_document(&state.leptos, status.as_u16(), &page);
     let mut response = (status, html).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -88,7 +77,7 @@ fn page(state: &AuthHandlerState, status: u16, page: ErrorPage) -> Response {
 }
 
 async fn callback(
-    State(state): State<AuthHandlerState>,
+    State(state): State<AppState>,
     jar: Cookies,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -190,7 +179,7 @@ struct IdpInitiatedQuery {
 /// still apply. A `relay_state` that is a path on this site becomes the return-to path
 /// (our own random `state` keeps protecting the callback).
 async fn idp_initiated_login(
-    State(state): State<AuthHandlerState>,
+    State(state): State<AppState>,
     jar: Cookies,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
@@ -230,7 +219,7 @@ async fn idp_initiated_login(
         return_to: claims.relay_state,
     };
     // The provider's portal is another site: the person confirms here first.
-    if !state.site(&headers).may_start_login() {
+    if !site(&state, &headers).may_start_login() {
         return confirm(&state, &request).await;
     }
     start_login(&state, &jar, &request).await
@@ -238,7 +227,7 @@ async fn idp_initiated_login(
 
 /// Starts a login from a browser navigation: a redirect to the provider, or home with a
 /// notice when the provider cannot be reached.
-async fn start_login(state: &AuthHandlerState, jar: &Cookies, request: &LoginRequest) -> Response {
+async fn start_login(state: &AppState, jar: &Cookies, request: &LoginRequest) -> Response {
     match state
         .auth
         .begin_login(
@@ -267,10 +256,9 @@ struct LoginRequest {
     return_to: Option<String>,
 }
 
-impl AuthHandlerState {
-    fn site(&self, headers: &HeaderMap) -> RequestSite {
-        RequestSite::of(headers, &self.auth.app_url.origin().ascii_serialization())
-    }
+/// Where a request to one of these handlers comes from.
+fn site(state: &AppState, headers: &HeaderMap) -> RequestSite {
+    RequestSite::of(headers, &state.auth.app_url.origin().ascii_serialization())
 }
 
 /// `GET /login?organization_id=…&connection_id=…&login_hint=…&provider=…`: a link a
@@ -279,20 +267,20 @@ impl AuthHandlerState {
 /// site, mail or chat message could route them into an SSO connection of its choosing
 /// (login CSRF), or replace a login they have in progress.
 async fn deep_link_login(
-    State(state): State<AuthHandlerState>,
+    State(state): State<AppState>,
     jar: Cookies,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let request: LoginRequest = parse_query(raw);
-    if !state.site(&headers).may_start_login() {
+    if !site(&state, &headers).may_start_login() {
         return confirm(&state, &request).await;
     }
     start_login(&state, &jar, &request).await
 }
 
 /// The confirmation page for a login another site asked for.
-async fn confirm(state: &AuthHandlerState, request: &LoginRequest) -> Response {
+async fn confirm(state: &AppState, request: &LoginRequest) -> Response {
     let provider_host = state
         .auth
         .oidc
@@ -332,7 +320,7 @@ async fn confirm(state: &AuthHandlerState, request: &LoginRequest) -> Response {
         fields.push(("intent", "signup".into()));
     }
     let html = confirm_login_document(
-        &state.options,
+        &state.leptos,
         &ConfirmLogin {
             provider_host,
             routing,
@@ -349,7 +337,7 @@ async fn confirm(state: &AuthHandlerState, request: &LoginRequest) -> Response {
 
 /// `POST /login`: the confirmation page's button. Only this origin's pages may post it.
 async fn confirmed_login(
-    State(state): State<AuthHandlerState>,
+    State(state): State<AppState>,
     jar: Cookies,
     headers: HeaderMap,
     RawForm(body): RawForm,
@@ -387,7 +375,7 @@ struct RefreshQuery {
 }
 
 async fn refresh(
-    State(state): State<AuthHandlerState>,
+    State(state): State<AppState>,
     jar: Cookies,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
@@ -398,7 +386,7 @@ async fn refresh(
         .as_deref()
         .and_then(safe_return_path)
         .unwrap_or_else(|| state.auth.settings.post_login_path.clone());
-    let may_end_session = state.site(&headers).may_end_session();
+    let may_end_session = site(&state, &headers).may_end_session();
     match state.auth.refresh(&jar, &headers, may_end_session).await {
         Ok(_) => see_other(&state.auth.location(&destination)),
         Err(RefreshError::Unavailable(err)) => {

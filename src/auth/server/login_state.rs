@@ -4,7 +4,10 @@
 //! survives the cross-site redirect back without any server memory: the login may start
 //! on one instance and finish on another.
 
-use crate::oidc::{authorize::random_token, validate::constant_time_eq, Pkce};
+use crate::{
+    oidc::Pkce,
+    util::{constant_time_eq, random_token},
+};
 
 /// One login in progress. Not `Serialize`: it has its own compact encoding, only ever
 /// stored sealed.

@@ -11,5 +11,7 @@ pub mod login_state;
 pub mod request_site;
 pub mod service;
 
+pub use backchannel::BACKCHANNEL_LOGOUT_PATH;
 pub use functions::{access_token, require_permission, require_user};
+pub use handlers::IDP_INITIATED_PATH;
 pub use service::{AuthService, SharedAuth};

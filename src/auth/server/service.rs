@@ -8,11 +8,12 @@ use super::{
 use crate::store::SessionStore;
 use crate::{
     auth::{LoginHints, LoginIntent, User},
+    config::AuthSettings,
     oidc::{
         userinfo::lacks_profile, AccessTokenClaims, AuthorizationOptions, IdTokenClaims, KeySource,
         OidcClient, OidcError, Prompt, TokenSet, UserInfo, ValidationError,
     },
-    settings::AuthSettings,
+    util::{format_utc, now},
 };
 use axum::http::HeaderMap;
 use std::sync::Arc;
@@ -216,11 +217,6 @@ pub struct CallbackQuery {
     pub error_description: Option<String>,
     /// RFC 9207: the issuer that sent the person back, from providers that say so.
     pub iss: Option<String>,
-}
-
-/// The current Unix time in seconds.
-pub fn now() -> i64 {
-    jsonwebtoken::get_current_timestamp() as i64
 }
 
 impl AuthService {
@@ -647,7 +643,7 @@ impl AuthService {
                 Err(err) => tracing::warn!(%err, "the provider did not revoke the refresh token"),
             }
         }
-        let state = crate::oidc::authorize::random_token();
+        let state = crate::util::random_token();
         match self.oidc.logout_url(id_token.as_deref(), &state).await {
             Ok(url) => url.to_string(),
             Err(err) => {
@@ -744,18 +740,6 @@ fn opaque_claims(profile: &IdTokenClaims, expires_at: i64) -> AccessTokenClaims 
         roles: vec![],
         permissions: vec![],
         scope: None,
-    }
-}
-
-/// Formats Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
-pub fn format_utc(unix: i64) -> String {
-    use time::{format_description::well_known::Rfc3339, OffsetDateTime};
-    match OffsetDateTime::from_unix_timestamp(unix) {
-        Ok(t) => t
-            .format(&Rfc3339)
-            .map(|s| s.replacen('T', " ", 1).replace('Z', " UTC"))
-            .unwrap_or_else(|_| unix.to_string()),
-        Err(_) => unix.to_string(),
     }
 }
 

@@ -3,9 +3,12 @@
 //! instance of the app ends that session too.
 
 use super::store::{new_id, BrowserSession, Counters, IdpState};
-use crate::oidc::logout_token::BACKCHANNEL_LOGOUT_EVENT;
 use serde_json::json;
+
 use std::time::Duration;
+
+/// The `events` member that makes a JWT a logout token (OpenID Back-Channel Logout 1.0 §2.4).
+const BACKCHANNEL_LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// Posts a logout token for `session` to the app's back-channel logout URL (waits at
 /// most 3 seconds; a failure is logged, the session ends here anyway).

@@ -4,8 +4,7 @@ use super::{
     misbehaviour::Misbehaviour,
     store::{new_id, IdpState, Person, Routing},
 };
-use crate::oidc::validate::access_token_hash;
-use jsonwebtoken::Algorithm;
+use crate::crypto::access_token_hash;
 use serde::Serialize;
 use serde_json::json;
 
@@ -99,7 +98,7 @@ pub fn mint(
         }
     };
     // Like Scalekit: the ID token carries the hash of the access token issued with it.
-    id["at_hash"] = json!(access_token_hash(Algorithm::RS256, &access_token));
+    id["at_hash"] = json!(access_token_hash(&access_token));
     let id_token = match misbehaviour {
         None | Some(Misbehaviour::OpaqueAccessTokens) => current.sign(&id)?,
         Some(misbehaviour) => {

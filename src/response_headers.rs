@@ -13,9 +13,9 @@ use axum::{
 };
 use std::sync::Arc;
 
-/// What the policy needs to know about this deployment.
+/// What the headers need to know about this deployment.
 #[derive(Clone, Debug)]
-pub struct SecurityPolicy {
+pub struct HeaderPolicy {
     /// The identity provider's origin: login and logout forms redirect there, and CSP's
     /// `form-action` also governs where a form submission may be redirected.
     pub provider_origin: String,
@@ -30,7 +30,7 @@ pub struct SecurityPolicy {
 /// One year, without `includeSubDomains`: sibling hosts may not all be on https yet.
 const HSTS: &str = "max-age=31536000";
 
-impl SecurityPolicy {
+impl HeaderPolicy {
     /// The CSP of a server-rendered app page whose inline scripts carry `nonce`.
     pub fn page_csp(&self, nonce: &str) -> String {
         let reload = self
@@ -59,7 +59,7 @@ impl SecurityPolicy {
 /// per-response nonce is known).
 pub fn set_page_csp() {
     let (Some(policy), Some(nonce), Some(response)) = (
-        leptos::prelude::use_context::<Arc<SecurityPolicy>>(),
+        leptos::prelude::use_context::<crate::server::AppState>().map(|state| state.headers),
         leptos::nonce::use_nonce(),
         leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
     ) else {
@@ -71,8 +71,8 @@ pub fn set_page_csp() {
 }
 
 /// Middleware: adds the security headers to every response.
-pub async fn security_headers(
-    State(policy): State<Arc<SecurityPolicy>>,
+pub async fn response_headers(
+    State(policy): State<Arc<HeaderPolicy>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -127,8 +127,8 @@ fn carries_any_cookie(headers: &axum::http::HeaderMap, names: &[&str]) -> bool {
 mod tests {
     use super::*;
 
-    fn policy() -> SecurityPolicy {
-        SecurityPolicy {
+    fn policy() -> HeaderPolicy {
+        HeaderPolicy {
             provider_origin: "https://acme.scalekit.dev".into(),
             reload_port: None,
             hsts: false,
@@ -144,7 +144,7 @@ mod tests {
         assert!(csp.contains("frame-ancestors 'none'"));
         assert!(csp.contains("form-action 'self' https://acme.scalekit.dev"));
         assert!(!csp.contains("ws://"));
-        let watching = SecurityPolicy {
+        let watching = HeaderPolicy {
             reload_port: Some(3001),
             ..policy()
         };

@@ -1,4 +1,4 @@
-//! `/dashboard/settings`: the recipes in one page. It is guarded (server side by
+//! `/dashboard/account`: the recipes in one page. It is guarded (server side by
 //! `protected_prefixes`, in the browser by `<RequireUser>`), and its server function reads
 //! the signed-in person and calls *your own API* with their access token, which never
 //! leaves the server.
@@ -7,7 +7,7 @@ use crate::auth::guard::RequireUser;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// What the settings page shows. No token in here: it is sent to the browser.
+/// What the account page shows. No token in here: it is sent to the browser.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountSummary {
     pub name: String,
@@ -21,22 +21,14 @@ pub async fn account_overview() -> Result<AccountSummary, ServerFnError> {
     use crate::auth::server::{access_token, require_user};
     let user = require_user().await?;
     let token = access_token().await?;
-    let api = use_context::<crate::api::ExampleApi>()
-        .ok_or_else(|| ServerFnError::new("the example API is not configured"))?;
-    let answer: serde_json::Value = api
-        .http
-        .get(format!("{}/api/example/whoami", api.base_url))
-        .bearer_auth(token)
-        .send()
+    let api = expect_context::<crate::server::AppState>().api;
+    let api_subject = api
+        .whoami(&token)
         .await
-        .and_then(|r| r.error_for_status())
-        .map_err(|e| ServerFnError::new(format!("the API call failed: {e}")))?
-        .json()
-        .await
-        .map_err(|e| ServerFnError::new(format!("the API answered nonsense: {e}")))?;
+        .map_err(|e| ServerFnError::new(e.to_string()))?;
     Ok(AccountSummary {
         name: user.display_name().to_string(),
-        api_subject: answer["sub"].as_str().unwrap_or_default().to_string(),
+        api_subject,
     })
 }
 
@@ -52,13 +44,13 @@ pub async fn organization_report() -> Result<String, ServerFnError> {
 }
 
 #[component]
-pub fn SettingsPage() -> impl IntoView {
+pub fn AccountPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| account_overview());
     let report = Resource::new(|| (), |_| organization_report());
     view! {
         <RequireUser>
             <section class="card">
-                <h1>"Settings"</h1>
+                <h1>"Account"</h1>
                 <Suspense fallback=|| view! { <p class="muted">"Asking your API…"</p> }>
                     {move || Suspend::new(async move {
                         match overview.await {

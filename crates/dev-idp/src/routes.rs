@@ -6,7 +6,7 @@ use super::{
     store::{CodeGrant, Counters, IdpState, RefreshGrant, Routing},
     tokens::{mint, Grant, TokenResponse},
 };
-use crate::oidc::{validate::constant_time_eq, Pkce};
+use crate::crypto::{constant_time_eq, pkce_challenge};
 use axum::{
     extract::{RawForm, RawQuery, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
@@ -486,7 +486,7 @@ async fn token(
             }
             if let Some(challenge) = &grant.code_challenge {
                 let verified = form.code_verifier.as_deref().is_some_and(|v| {
-                    constant_time_eq(Pkce::challenge_for(v).as_bytes(), challenge.as_bytes())
+                    constant_time_eq(pkce_challenge(v).as_bytes(), challenge.as_bytes())
                 });
                 if !verified {
                     return oauth_error(

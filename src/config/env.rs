@@ -1,5 +1,5 @@
-//! Configuration from the environment (and `.env`): which provider, where the app lives,
-//! and the key that seals cookies. Mistakes stop the server at start-up with one line
+//! The environment's part of the configuration (and `.env`'s): which provider, where the
+//! app lives, and the keys that seal cookies and verify webhooks. Mistakes stop the server at start-up with one line
 //! naming the variable, what is wrong and an example of a good value.
 
 use url::Url;
@@ -37,24 +37,10 @@ impl SessionSecret {
         self.0.as_bytes()
     }
 
-    /// The development loop's secret: kept in `dir/session-secret` (owner-only), made on
-    /// first use, so cookies sealed before a `cargo leptos watch` restart still open
-    /// after it. Only ever used with the built-in provider.
-    #[cfg(feature = "dev-idp")]
-    pub fn development(dir: &std::path::Path) -> std::io::Result<Self> {
-        let path = dir.join("session-secret");
-        match std::fs::read_to_string(&path) {
-            Ok(secret) if secret.trim().len() >= MIN_SESSION_SECRET_LEN => {
-                return Ok(SessionSecret(secret.trim().to_string()))
-            }
-            Ok(_) => {}
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-            Err(err) => return Err(err),
-        }
-        std::fs::create_dir_all(dir)?;
-        let secret = crate::oidc::authorize::random_token();
-        write_private(&path, secret.as_bytes())?;
-        Ok(SessionSecret(secret))
+    /// A secret someone else made, such as the built-in provider's development-loop key;
+    /// shorter than [`MIN_SESSION_SECRET_LEN`] is refused.
+    pub fn new(secret: String) -> Option<Self> {
+        (secret.len() >= MIN_SESSION_SECRET_LEN).then_some(SessionSecret(secret))
     }
 }
 
@@ -64,27 +50,13 @@ impl std::fmt::Debug for SessionSecret {
     }
 }
 
-#[cfg(feature = "dev-idp")]
-/// Writes a file only its owner can read (development secrets kept on disk).
-pub fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)?.write_all(bytes)
-}
-
 /// The minimum length of `SESSION_SECRET`.
 pub const MIN_SESSION_SECRET_LEN: usize = 32;
 
 /// A configuration mistake, phrased for the person starting the server.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{var} {problem} (for example {example})")]
-pub struct ConfigError {
+pub struct EnvError {
     pub var: &'static str,
     pub problem: String,
     pub example: &'static str,
@@ -97,15 +69,8 @@ const PROVIDER_VARS: [(&str, &str); 3] = [
 ];
 
 impl EnvConfig {
-    /// Reads the process environment, after loading `.env` if there is one.
-    pub fn from_process_env() -> Result<Self, ConfigError> {
-        // A missing .env is normal; a malformed one is reported by the variables it lacks.
-        let _ = dotenvy::dotenv();
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads variables through `get`; empty values count as unset.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
         let get = |name: &str| {
             get(name)
                 .map(|v| v.trim().to_string())
@@ -124,7 +89,7 @@ impl EnvConfig {
             if let Some(((var, example), _)) =
                 PROVIDER_VARS.iter().zip(&values).find(|(_, v)| v.is_none())
             {
-                return Err(ConfigError {
+                return Err(EnvError {
                     var,
                     problem: "is not set, but the other SCALEKIT_* variables are: set all three, or none to use the built-in provider".into(),
                     example,
@@ -142,7 +107,7 @@ impl EnvConfig {
         let session_secret =
             match get("SESSION_SECRET") {
                 Some(secret) if secret.len() < MIN_SESSION_SECRET_LEN => {
-                    return Err(ConfigError {
+                    return Err(EnvError {
                         var: "SESSION_SECRET",
                         problem: format!(
                             "is {} characters long; it needs at least {MIN_SESSION_SECRET_LEN}",
@@ -152,7 +117,7 @@ impl EnvConfig {
                     })
                 }
                 Some(secret) => Some(SessionSecret(secret)),
-                None if provider.is_some() => return Err(ConfigError {
+                None if provider.is_some() => return Err(EnvError {
                     var: "SESSION_SECRET",
                     problem:
                         "is required with a real identity provider (it seals the session cookies)"
@@ -164,13 +129,11 @@ impl EnvConfig {
 
         let webhook_secret = match get("SCALEKIT_WEBHOOK_SECRET") {
             None => None,
-            Some(raw) => Some(
-                crate::webhooks::WebhookSecret::parse(&raw).ok_or(ConfigError {
-                    var: "SCALEKIT_WEBHOOK_SECRET",
-                    problem: "is not a whsec_ secret with a base64 key".into(),
-                    example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
-                })?,
-            ),
+            Some(raw) => Some(crate::webhooks::WebhookSecret::parse(&raw).ok_or(EnvError {
+                var: "SCALEKIT_WEBHOOK_SECRET",
+                problem: "is not a whsec_ secret with a base64 key".into(),
+                example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            })?),
         };
 
         let session_store_url = match get("SESSION_STORE_URL") {
@@ -178,7 +141,7 @@ impl EnvConfig {
             Some(url) if url.starts_with("redis://") => Some(url),
             // Not echoed: the URL may carry a password.
             Some(_) => {
-                return Err(ConfigError {
+                return Err(EnvError {
                     var: "SESSION_STORE_URL",
                     problem: "must be a redis:// URL (TLS is not built in: reach Redis over a private network or a TLS tunnel)".into(),
                     example: "redis://127.0.0.1:6379/0",
@@ -196,8 +159,8 @@ impl EnvConfig {
     }
 }
 
-fn parse_app_url(raw: &str) -> Result<Url, ConfigError> {
-    let bad = |problem: String| ConfigError {
+fn parse_app_url(raw: &str) -> Result<Url, EnvError> {
+    let bad = |problem: String| EnvError {
         var: "APP_URL",
         problem,
         example: "http://localhost:3000",
@@ -214,8 +177,8 @@ fn parse_app_url(raw: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-fn parse_environment_url(raw: &str) -> Result<Url, ConfigError> {
-    let bad = |problem: String| ConfigError {
+fn parse_environment_url(raw: &str) -> Result<Url, EnvError> {
+    let bad = |problem: String| EnvError {
         var: "SCALEKIT_ENVIRONMENT_URL",
         problem,
         example: "https://your-env.scalekit.dev",
@@ -242,51 +205,26 @@ pub fn missing_provider_variables(get: impl Fn(&str) -> Option<String>) -> Vec<&
         .collect()
 }
 
-/// Why the built-in provider may not run here.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error(
-    "refusing to start the built-in identity provider: {reason}. It has no passwords (anyone can \
-     sign in as anyone), so it runs only for local development: APP_URL http://localhost… or \
-     http://127.0.0.1… and loopback listen addresses. In production set SCALEKIT_ENVIRONMENT_URL, \
-     SCALEKIT_CLIENT_ID, SCALEKIT_CLIENT_SECRET and SESSION_SECRET"
-)]
-pub struct BuiltInProviderRefused {
-    /// What makes this deployment look like more than local development.
-    pub reason: String,
-}
-
-/// Checks that a deployment without `SCALEKIT_*` is local development: `APP_URL` is plain
-/// http on `localhost` or `127.0.0.1`, and the app and the built-in provider listen on
-/// loopback addresses only (`app_addr` is `None` where the caller binds the listener
-/// itself). A production deployment whose secrets failed to mount stops here instead of
-/// serving a provider that lets anyone in.
-pub fn built_in_provider_allowed(
-    app_url: &Url,
-    app_addr: Option<std::net::SocketAddr>,
-    provider_addr: std::net::SocketAddr,
-) -> Result<(), BuiltInProviderRefused> {
-    let refuse = |reason: String| Err(BuiltInProviderRefused { reason });
-    let local_host = matches!(app_url.host_str(), Some("localhost" | "127.0.0.1"));
-    if app_url.scheme() != "http" || !local_host {
-        return refuse(format!(
-            "APP_URL is {}",
-            app_url.as_str().trim_end_matches('/')
-        ));
-    }
-    if let Some(app_addr) = app_addr.filter(|addr| !addr.ip().is_loopback()) {
-        return refuse(format!(
-            "the app listens on {app_addr} (not a loopback address)"
-        ));
-    }
-    if !provider_addr.ip().is_loopback() {
-        return refuse(format!(
-            "the built-in provider would listen on {provider_addr} (not a loopback address)"
-        ));
-    }
-    Ok(())
-}
-
 impl EnvConfig {
+    /// Uses a provider the server started itself (the built-in development provider):
+    /// its credentials, and its development-loop cookie key unless `SESSION_SECRET` is set.
+    pub fn use_built_in_provider(
+        &mut self,
+        issuer: Url,
+        client_id: String,
+        client_secret: &str,
+        session_secret: Option<String>,
+    ) {
+        self.provider = Some(ProviderCredentials {
+            environment_url: issuer,
+            client_id,
+            client_secret: crate::oidc::ClientSecret::new(client_secret.to_string()),
+        });
+        if self.session_secret.is_none() {
+            self.session_secret = session_secret.and_then(SessionSecret::new);
+        }
+    }
+
     /// The absolute URL of a path of this app, e.g. the OAuth redirect URI.
     pub fn app_url_for(&self, path: &str) -> String {
         format!("{}{}", self.app_url.as_str().trim_end_matches('/'), path)
@@ -298,7 +236,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn lookup(vars: &[(&str, &str)]) -> Result<EnvConfig, ConfigError> {
+    fn lookup(vars: &[(&str, &str)]) -> Result<EnvConfig, EnvError> {
         let map: HashMap<String, String> = vars
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -378,80 +316,6 @@ mod tests {
                 .var,
             "APP_URL"
         );
-    }
-
-    #[cfg(feature = "dev-idp")]
-    #[test]
-    fn the_development_session_secret_is_made_once_and_kept() {
-        let dir = std::env::temp_dir().join(format!(
-            "dev-secret-{}",
-            crate::oidc::authorize::random_token()
-        ));
-        let first = SessionSecret::development(&dir).unwrap();
-        assert!(first.expose().len() >= MIN_SESSION_SECRET_LEN);
-        let again = SessionSecret::development(&dir).unwrap();
-        assert_eq!(
-            first.expose(),
-            again.expose(),
-            "a restart reads the same secret"
-        );
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.join("session-secret"))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o077, 0, "owner-only");
-        }
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn the_built_in_provider_runs_only_for_local_development() {
-        let url = |u: &str| Url::parse(u).unwrap();
-        let addr = |a: &str| a.parse::<std::net::SocketAddr>().unwrap();
-        let loopback = Some(addr("127.0.0.1:3000"));
-        let idp = addr("127.0.0.1:3100");
-        for app in ["http://localhost:3000", "http://127.0.0.1:8080"] {
-            assert_eq!(
-                built_in_provider_allowed(&url(app), loopback, idp),
-                Ok(()),
-                "{app}"
-            );
-        }
-        assert!(built_in_provider_allowed(
-            &url("http://localhost:3000"),
-            Some(addr("[::1]:3000")),
-            idp
-        )
-        .is_ok());
-        assert!(built_in_provider_allowed(&url("http://localhost:3000"), None, idp).is_ok());
-        assert!(built_in_provider_allowed(&url("https://app.example.com"), None, idp).is_err());
-        for app in [
-            "https://app.example.com",
-            "https://localhost:3000",
-            "http://app.example.com",
-            "http://localhost.example.com",
-            "http://10.0.0.5:3000",
-        ] {
-            let err = built_in_provider_allowed(&url(app), loopback, idp).unwrap_err();
-            assert!(err.to_string().contains("APP_URL is"), "{app}: {err}");
-        }
-        let err = built_in_provider_allowed(
-            &url("http://localhost:3000"),
-            Some(addr("0.0.0.0:3000")),
-            idp,
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("0.0.0.0:3000"), "{err}");
-        let err = built_in_provider_allowed(
-            &url("http://localhost:3000"),
-            loopback,
-            addr("0.0.0.0:3100"),
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("0.0.0.0:3100"), "{err}");
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //!
 //! Only Rust code holding the [`DevIdp`](super::DevIdp) value can turn a misbehaviour
 //! on ([`DevIdp::misbehave`](super::DevIdp::misbehave)): no URL, setting or environment
-//! variable reaches it, so a normal run never misbehaves.
+//! variable reaches it, so a normal run never misbehaves. Without the `testing` feature
+//! it cannot be turned on at all, and the compiler drops these cases.
+#![cfg_attr(not(feature = "testing"), allow(dead_code))]
 
 use super::keys::SigningKey;
-use crate::oidc::validate::access_token_hash;
+use crate::crypto::access_token_hash;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
@@ -165,10 +167,7 @@ impl Misbehaviour {
             Misbehaviour::WrongAccessTokenHash if is_id_token => set(
                 claims,
                 "at_hash",
-                json!(access_token_hash(
-                    Algorithm::RS256,
-                    "a-token-from-elsewhere"
-                )),
+                json!(access_token_hash("a-token-from-elsewhere")),
             ),
             Misbehaviour::HugeTokens if is_id_token => {
                 set(claims, "groups", json!(vec!["g".repeat(50); 100]))

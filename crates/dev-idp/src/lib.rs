@@ -1,34 +1,62 @@
 //! The built-in development identity provider.
 //!
-//! When no `SCALEKIT_*` variables are set, the server starts this provider on its own
-//! listener (by default `http://127.0.0.1:3100`: another *site* than the app on
+//! When no `SCALEKIT_*` variables are set, the app's server starts this provider on its
+//! own listener (by default `http://127.0.0.1:3100`: another *site* than the app on
 //! `localhost`, exactly like a real provider), so a newcomer gets a working login with no
 //! account and no network. It speaks the same protocol as Scalekit and as any standard
 //! OpenID provider: discovery, a hosted login/sign-up page, the token endpoint
-//! (authorization code with PKCE, rotating refresh tokens), an RS256 key set and RP-initiated
-//! logout. The app talks to it through the same OIDC client it uses for Scalekit; nothing
-//! else in the app knows it exists, so deleting this folder (and its call in `server.rs`)
-//! removes it.
+//! (authorization code with PKCE, rotating refresh tokens), an RS256 key set,
+//! RP-initiated and back-channel logout, and token revocation. The app talks to it
+//! through the same OIDC client it uses for Scalekit and knows nothing else about it:
+//! one `cfg` block in the app's `src/server/start.rs` starts it, so deleting this crate
+//! (and that block, and its line in `Cargo.toml`) removes it.
 //!
-//! Everything lives in memory and is lost on restart. It is not for production.
+//! It has no passwords: anyone can sign in as anyone. [`DevIdp::start_for_local_app`]
+//! refuses to run unless the app is local development. Everything lives in memory
+//! (or, under `cargo leptos watch`, in `target/dev-state/`). It is not for production.
+//!
+//! The `testing` feature adds `DevIdp::misbehave`, with which the app's tests make it
+//! send broken or hostile answers; without it those switches are compiled out.
 
 mod backchannel;
+mod crypto;
 mod keys;
+mod local_only;
 mod misbehaviour;
 mod pages;
 pub mod persist;
 mod revocation;
 mod routes;
+pub mod settings;
 mod store;
 mod tokens;
 
-use crate::{oidc::ClientSecret, settings::DevIdpSettings};
 use std::{net::SocketAddr, sync::Arc};
 use tokio::net::TcpListener;
 use url::Url;
 
+pub use local_only::{LocalApp, NotLocal, StartError};
+#[cfg(feature = "testing")]
 pub use misbehaviour::Misbehaviour;
+pub use settings::{DevIdpSettings, SeededUser};
 pub use store::Counters;
+
+/// The client secret the provider made for the app at start-up; never printed.
+#[derive(Clone)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    /// The secret itself, for the app's configuration.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientSecret(…)")
+    }
+}
 
 /// The app's registration with the provider: where it may send people back.
 #[derive(Clone, Debug, Default)]
@@ -50,6 +78,9 @@ pub struct DevIdp {
     pub addr: SocketAddr,
     pub client_id: String,
     pub client_secret: ClientSecret,
+    /// Under `cargo leptos watch`: the cookie key the app should use, kept beside the
+    /// provider's memory so people stay signed in across restarts.
+    pub development_session_secret: Option<String>,
     state: Arc<store::IdpState>,
 }
 
@@ -72,7 +103,7 @@ impl DevIdp {
         let addr = listener.local_addr()?;
         let issuer = Url::parse(&format!("http://{addr}"))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        let client_secret = crate::oidc::authorize::random_token();
+        let client_secret = crypto::random_token();
         let state = Arc::new(store::IdpState::new(
             settings,
             registration,
@@ -89,11 +120,13 @@ impl DevIdp {
             issuer,
             addr,
             client_id: settings.client_id.clone(),
-            client_secret: ClientSecret::new(client_secret),
+            client_secret: ClientSecret(client_secret),
+            development_session_secret: None,
             state,
         })
     }
 
+    #[cfg(feature = "testing")]
     /// Makes the provider misbehave from now on (`None` restores normal behaviour).
     /// [`Misbehaviour::RotateKeys`] rotates the signing key at once and then behaves.
     /// Reachable only from Rust code that holds this value: tests.
@@ -106,6 +139,7 @@ impl DevIdp {
         Ok(())
     }
 
+    #[cfg(feature = "testing")]
     /// A logout token with `claims`, signed with the provider's current key (`typ:
     /// logout+jwt`): tests send forged, replayed or malformed ones with it.
     pub fn sign_logout_token(&self, claims: &serde_json::Value) -> Option<String> {

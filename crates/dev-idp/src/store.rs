@@ -6,7 +6,7 @@ use super::{
     persist::{Snapshot, StateFile},
     Registration,
 };
-use crate::{oidc::authorize::random_token, settings::DevIdpSettings};
+use crate::{crypto::random_token, settings::DevIdpSettings};
 use std::{
     collections::HashMap,
     sync::{
@@ -106,6 +106,7 @@ pub struct IdpState {
     keys: RwLock<Vec<Arc<SigningKey>>>,
     /// A key that is never published (for misbehaviour cases).
     stranger: OnceLock<SigningKey>,
+    #[cfg(feature = "testing")]
     misbehaviour: Mutex<Option<Misbehaviour>>,
     pub counters: Counters,
     people: Mutex<HashMap<String, Person>>,
@@ -179,6 +180,7 @@ impl IdpState {
             client_secret,
             keys: RwLock::new(vec![Arc::new(key)]),
             stranger: OnceLock::new(),
+            #[cfg(feature = "testing")]
             misbehaviour: Mutex::new(None),
             counters: Counters::default(),
             people: Mutex::new(people),
@@ -254,6 +256,7 @@ impl IdpState {
     }
 
     /// Publishes a new key and signs with it from now on (the old one stays published).
+    #[cfg(feature = "testing")]
     pub fn rotate_key(&self) -> std::io::Result<()> {
         let key = Arc::new(SigningKey::generate()?);
         self.keys
@@ -273,9 +276,13 @@ impl IdpState {
     }
 
     pub fn misbehaviour(&self) -> Option<Misbehaviour> {
-        *lock(&self.misbehaviour)
+        #[cfg(feature = "testing")]
+        return *lock(&self.misbehaviour);
+        #[cfg(not(feature = "testing"))]
+        None
     }
 
+    #[cfg(feature = "testing")]
     pub fn set_misbehaviour(&self, misbehaviour: Option<Misbehaviour>) {
         *lock(&self.misbehaviour) = misbehaviour;
     }

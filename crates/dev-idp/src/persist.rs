@@ -2,7 +2,7 @@
 //!
 //! `cargo leptos watch` rebuilds and restarts the server on every edit. Without this, each
 //! restart would forget the provider's signing key, the people who signed up and the live
-//! refresh tokens, and sign everybody out. With a state file (set by `server::run` under
+//! refresh tokens, and sign everybody out. With a state file (set by [`crate::DevIdp::start_for_local_app`] under
 //! `cargo leptos watch`, in `target/dev-state/`), the provider picks up where it stopped.
 //! Authorization codes are not kept: they live for seconds.
 //!
@@ -25,7 +25,7 @@ use std::{
 pub struct Snapshot {
     /// The signing key, PKCS#1 DER, base64.
     pub signing_key: Option<String>,
-    /// People who signed up (the seeded ones come from `Leptos.toml` every time).
+    /// People who signed up (the seeded ones come from `dev-idp.toml` every time).
     pub people: Vec<Person>,
     /// The provider's browser sessions, by cookie value.
     pub sessions: HashMap<String, BrowserSession>,
@@ -81,22 +81,45 @@ impl StateFile {
         }
         let json = serde_json::to_vec(snapshot).map_err(io::Error::other)?;
         let temporary = self.path.with_extension("tmp");
-        crate::config::write_private(&temporary, &json)?;
+        crate::crypto::write_private(&temporary, &json)?;
         std::fs::rename(&temporary, &self.path)
     }
+}
+
+/// `target/dev-state` (beside the site root) when running under `cargo leptos watch`,
+/// which sets `LEPTOS_WATCH`; `None` otherwise, so tests and production never keep state.
+pub fn development_state_dir(site_root: &str) -> Option<PathBuf> {
+    std::env::var_os("LEPTOS_WATCH")?;
+    let target = Path::new(site_root).parent().unwrap_or(Path::new("."));
+    Some(target.join("dev-state"))
+}
+
+/// The development loop's cookie key: kept in `dir/session-secret` (owner-only), made on
+/// first use, so cookies sealed before a restart still open after it.
+pub fn session_secret(dir: &Path) -> io::Result<String> {
+    const MIN_LEN: usize = 32;
+    let path = dir.join("session-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if secret.trim().len() >= MIN_LEN => return Ok(secret.trim().to_string()),
+        Ok(_) => {}
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
+    }
+    std::fs::create_dir_all(dir)?;
+    let secret = crate::crypto::random_token();
+    crate::crypto::write_private(&path, secret.as_bytes())?;
+    Ok(secret)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dev_idp::store::Routing;
+    use crate::store::Routing;
 
     #[test]
     fn a_snapshot_round_trips_through_its_file() {
-        let dir = std::env::temp_dir().join(format!(
-            "dev-idp-persist-{}",
-            crate::oidc::authorize::random_token()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("dev-idp-persist-{}", crate::crypto::random_token()));
         let file = StateFile::new(dir.join("dev-idp.json"));
         assert!(file.load().people.is_empty(), "no file yet: empty");
 
@@ -135,6 +158,26 @@ mod tests {
             file.load().refresh_tokens.is_empty(),
             "garbage reads as empty"
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_development_session_secret_is_made_once_and_kept() {
+        let dir =
+            std::env::temp_dir().join(format!("dev-secret-{}", crate::crypto::random_token()));
+        let first = session_secret(&dir).unwrap();
+        assert!(first.len() >= 32);
+        let again = session_secret(&dir).unwrap();
+        assert_eq!(first, again, "a restart reads the same secret");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.join("session-secret"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o077, 0, "owner-only");
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

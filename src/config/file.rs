@@ -1,12 +1,16 @@
-//! The app's own settings, read once at start-up from `Leptos.toml`.
+//! The file's part of the configuration: `Leptos.toml`, the app's own settings (scopes,
+//! paths, timeouts, cookie policy).
 //!
 //! cargo-leptos only reads `[package.metadata.leptos]` in `Cargo.toml`, so `Leptos.toml`
-//! is free to hold what the app itself needs: scopes, paths, cookie policy and the
-//! built-in identity provider's lifetimes and seeded people. A few values may be
-//! overridden from the environment so tests and deployments need no second file.
+//! is free to hold what the app itself needs. The shipped file is compiled in, so a
+//! deployment needs no copy of it; a `Leptos.toml` in the working directory (or the file
+//! `APP_SETTINGS_FILE` names) replaces it as a whole.
 
 use serde::Deserialize;
-use std::{net::SocketAddr, path::Path, time::Duration};
+use std::{path::Path, time::Duration};
+
+/// The shipped `Leptos.toml`, compiled in.
+pub const SHIPPED: &str = include_str!("../../Leptos.toml");
 
 /// Environment variable naming another settings file (default `Leptos.toml`).
 pub const SETTINGS_FILE_VAR: &str = "APP_SETTINGS_FILE";
@@ -17,7 +21,6 @@ pub const SETTINGS_FILE_VAR: &str = "APP_SETTINGS_FILE";
 pub struct Settings {
     pub auth: AuthSettings,
     pub cookies: CookieSettings,
-    pub dev_idp: DevIdpSettings,
 }
 
 /// `[auth]`: how the app speaks OpenID Connect.
@@ -95,49 +98,8 @@ pub enum SameSitePolicy {
     None,
 }
 
-/// `[dev_idp]`: the built-in development identity provider.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DevIdpSettings {
-    pub addr: SocketAddr,
-    pub client_id: String,
-    pub access_token_ttl_secs: u64,
-    pub authorization_code_ttl_secs: u64,
-    #[serde(default)]
-    pub users: Vec<SeededUser>,
-    /// Where the provider keeps its memory across restarts. Not read from `Leptos.toml`:
-    /// `server::run` sets it under `cargo leptos watch` (see `dev_idp::persist`).
-    #[serde(skip)]
-    pub state_file: Option<std::path::PathBuf>,
-}
-
-/// A person the built-in provider knows from the start.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeededUser {
-    pub email: String,
-    pub name: String,
-    #[serde(default)]
-    pub given_name: Option<String>,
-    #[serde(default)]
-    pub family_name: Option<String>,
-    #[serde(default = "yes")]
-    pub email_verified: bool,
-    #[serde(default)]
-    pub organization_id: Option<String>,
-    /// Roles and `resource:action` permissions put in the person's access tokens.
-    #[serde(default)]
-    pub roles: Vec<String>,
-    #[serde(default)]
-    pub permissions: Vec<String>,
-}
-
 fn thirty_days() -> u64 {
     30 * 24 * 3600
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// Why the settings could not be loaded.
@@ -150,22 +112,22 @@ pub enum SettingsError {
     },
     #[error("settings file {path} is invalid: {message}")]
     Parse { path: String, message: String },
-    #[error("{var} is invalid: {message} (for example {example})")]
-    Env {
-        var: &'static str,
-        message: String,
-        example: &'static str,
-    },
 }
 
 impl Settings {
-    /// Loads the file named by `APP_SETTINGS_FILE` (default `Leptos.toml`), then applies
-    /// the environment overrides `DEV_IDP_ADDR` and `DEV_IDP_ACCESS_TOKEN_TTL_SECS`.
-    pub fn load() -> Result<Self, SettingsError> {
-        let path = std::env::var(SETTINGS_FILE_VAR).unwrap_or_else(|_| "Leptos.toml".into());
-        let mut settings = Self::from_file(Path::new(&path))?;
-        settings.apply_env(|name| std::env::var(name).ok())?;
-        Ok(settings)
+    /// The file named by `APP_SETTINGS_FILE`, else `Leptos.toml` in the working
+    /// directory, else the shipped settings compiled into the binary.
+    pub fn load(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        match get(SETTINGS_FILE_VAR) {
+            Some(path) => Self::from_file(Path::new(&path)),
+            None if Path::new("Leptos.toml").is_file() => Self::from_file(Path::new("Leptos.toml")),
+            None => Ok(Self::shipped()),
+        }
+    }
+
+    /// The shipped settings, compiled in.
+    pub fn shipped() -> Self {
+        Self::from_toml(SHIPPED).expect("the shipped Leptos.toml is valid (a unit test checks)")
     }
 
     /// Parses a settings file without applying environment overrides.
@@ -207,33 +169,6 @@ impl Settings {
         if auth.http_timeout_secs == 0 || auth.http_connect_timeout_secs == 0 {
             return Err("auth.http_*timeout_secs must be at least 1".into());
         }
-        if self.dev_idp.access_token_ttl_secs == 0 {
-            return Err("dev_idp.access_token_ttl_secs must be at least 1".into());
-        }
-        Ok(())
-    }
-
-    /// Applies environment overrides, reading variables through `get`.
-    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) -> Result<(), SettingsError> {
-        if let Some(addr) = get("DEV_IDP_ADDR") {
-            self.dev_idp.addr = addr.parse().map_err(|e| SettingsError::Env {
-                var: "DEV_IDP_ADDR",
-                message: format!("{e}"),
-                example: "127.0.0.1:3100",
-            })?;
-        }
-        if let Some(ttl) = get("DEV_IDP_ACCESS_TOKEN_TTL_SECS") {
-            self.dev_idp.access_token_ttl_secs = match ttl.parse::<u64>() {
-                Ok(n) if n > 0 => n,
-                _ => {
-                    return Err(SettingsError::Env {
-                        var: "DEV_IDP_ACCESS_TOKEN_TTL_SECS",
-                        message: format!("{ttl:?} is not a whole number of seconds above 0"),
-                        example: "300",
-                    })
-                }
-            };
-        }
         Ok(())
     }
 }
@@ -243,11 +178,7 @@ mod tests {
     use super::*;
 
     fn shipped() -> Settings {
-        Settings::from_file(Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/Leptos.toml"
-        )))
-        .expect("the shipped Leptos.toml is valid")
+        Settings::from_toml(SHIPPED).expect("the shipped Leptos.toml is valid")
     }
 
     #[test]
@@ -258,12 +189,11 @@ mod tests {
             ["openid", "profile", "email", "offline_access"]
         );
         assert_eq!(settings.cookies.same_site, SameSitePolicy::Lax);
-        assert!(!settings.dev_idp.users.is_empty());
     }
 
     #[test]
     fn rejects_scopes_without_openid() {
-        let text = include_str!("../Leptos.toml").replace(
+        let text = SHIPPED.replace(
             r#"scopes = ["openid", "profile", "email", "offline_access"]"#,
             r#"scopes = ["profile"]"#,
         );
@@ -282,28 +212,7 @@ mod tests {
 
     #[test]
     fn rejects_unknown_keys() {
-        let text = format!("{}\n[extra]\nx = 1\n", include_str!("../Leptos.toml"));
+        let text = format!("{}\n[extra]\nx = 1\n", SHIPPED);
         assert!(Settings::from_toml(&text).is_err());
-    }
-
-    #[test]
-    fn env_overrides_apply_and_bad_values_name_the_variable() {
-        let mut settings = shipped();
-        settings
-            .apply_env(|name| match name {
-                "DEV_IDP_ACCESS_TOKEN_TTL_SECS" => Some("7".into()),
-                "DEV_IDP_ADDR" => Some("127.0.0.1:0".into()),
-                _ => None,
-            })
-            .unwrap();
-        assert_eq!(settings.dev_idp.access_token_ttl_secs, 7);
-        assert_eq!(settings.dev_idp.addr.port(), 0);
-
-        let err = settings
-            .apply_env(|name| (name == "DEV_IDP_ACCESS_TOKEN_TTL_SECS").then(|| "soon".into()))
-            .unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("DEV_IDP_ACCESS_TOKEN_TTL_SECS is invalid"));
     }
 }

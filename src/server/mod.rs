@@ -1,0 +1,65 @@
+//! The server: [`start`](mod@start) reads the configuration and serves; [`assemble()`] builds the app
+//! from an [`AppConfig`](crate::config::AppConfig) (the tests' entry point too);
+//! [`router`] lays out routes and layers; [`middleware`] holds the router's own layers.
+//!
+//! Every handler, middleware and server function reads what it needs from one
+//! [`AppState`].
+
+pub mod assemble;
+pub mod middleware;
+pub mod router;
+pub mod start;
+
+pub use assemble::{assemble, Server};
+pub use start::run;
+
+use crate::{
+    api::ExampleApi, auth::server::request_site::AppOrigin, auth::server::SharedAuth,
+    response_headers::HeaderPolicy, webhooks::Webhooks,
+};
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
+
+/// What every request may need. Handlers take the part they use (`State<SharedAuth>`);
+/// pages and server functions read it with `expect_context::<AppState>()`.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Leptos' options (the site's files, the HTML shell).
+    pub leptos: LeptosOptions,
+    /// Sessions: login, refresh, logout, the signed-in user.
+    pub auth: SharedAuth,
+    /// The response headers' policy (CSP and friends).
+    pub headers: Arc<HeaderPolicy>,
+    /// The app's own origin, to recognise same-origin requests.
+    pub origin: AppOrigin,
+    /// The example API, called with the person's access token.
+    pub api: ExampleApi,
+    /// Scalekit webhooks, when `SCALEKIT_WEBHOOK_SECRET` is set.
+    pub webhooks: Option<Webhooks>,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(
+        "no identity provider is configured and this build has no built-in one: set {}",
+        .0.join(", ")
+    )]
+    NoProvider(Vec<&'static str>),
+    /// The built-in development provider refused or failed to start (its own error,
+    /// boxed so that removing the provider's crate leaves this type untouched).
+    #[error(transparent)]
+    BuiltInProvider(Box<dyn std::error::Error + Send + Sync>),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot create the OpenID Connect client: {0}")]
+    Oidc(#[from] crate::oidc::OidcError),
+}

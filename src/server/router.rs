@@ -1,0 +1,87 @@
+//! The app's routes and the layers around them, outermost last.
+
+use super::{
+    middleware::{
+        asset_cache_headers, malformed_arguments_are_client_errors, request_span, RequestIds,
+    },
+    AppState,
+};
+use crate::{
+    app::{shell, App},
+    auth::server::{backchannel, handlers, request_site::same_origin_server_functions},
+    response_headers::response_headers,
+};
+use axum::{middleware::from_fn_with_state, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_cookies::CookieManagerLayer;
+
+/// The router for `state`: Leptos' pages and server functions, the auth endpoints, the
+/// example API, webhooks, built assets and `/healthz`.
+pub fn router(state: AppState) -> Router {
+    let hashed_assets = state.leptos.hash_files;
+    let pkg_dir = format!("/{}", state.leptos.site_pkg_dir);
+    let pkg_files = format!("{}/{}", state.leptos.site_root, state.leptos.site_pkg_dir);
+    let context = state.clone();
+    let mut router = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            route_list(),
+            move || provide_context(context.clone()),
+            {
+                let options = state.leptos.clone();
+                move || shell(options.clone())
+            },
+        )
+        .merge(handlers::routes(&state.auth.settings.callback_path))
+        .merge(crate::api::routes())
+        .merge(backchannel::routes());
+    if state.webhooks.is_some() {
+        router = router.merge(crate::webhooks::routes());
+    }
+    router
+        // A bare route: the baseline the benchmarks compare authenticated pages with,
+        // and a readiness probe.
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        // Built assets, sent precompressed (.br/.gz written by scripts/build-release.sh)
+        // when the browser accepts it; otherwise compressed on the fly below.
+        .nest_service(
+            &pkg_dir,
+            tower_http::services::ServeDir::new(pkg_files)
+                .precompressed_br()
+                .precompressed_gzip(),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(from_fn_with_state(state.clone(), handlers::guard))
+        .layer(axum::middleware::from_fn(
+            malformed_arguments_are_client_errors,
+        ))
+        .layer(from_fn_with_state(
+            state.clone(),
+            same_origin_server_functions,
+        ))
+        .layer(CookieManagerLayer::new())
+        .layer(from_fn_with_state(state.clone(), response_headers))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            asset_cache_headers(hashed_assets, request, next)
+        }))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
+        .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
+            RequestIds::default(),
+        ))
+        .with_state(state)
+}
+
+/// The app's routes, generated once per process. Generating them renders the app with
+/// resource loading suspended by a process-wide flag, and a page whose resource first
+/// polls meanwhile on another thread never finishes (leptos-rs/leptos#4773). One server
+/// per process never overlaps the two; tests that start many servers in one process did
+/// (a rare hang of a hostile-input request). Generated once, before any router exists,
+/// no render can overlap it.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}

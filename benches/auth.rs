@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use scalekit_leptos_starter::{
-    auth::server::cookies::{CookiePolicy, SessionBinding},
+    auth::server::cookies::{AccessCookie, CookiePolicy, SessionBinding},
     config::Settings,
     oidc::{
         authorize::{authorization_url, AuthorizationOptions, AuthorizationRequest, Pkce},
@@ -86,13 +86,16 @@ fn benches(c: &mut Criterion) {
     let settings = Settings::shipped();
     let policy = CookiePolicy::new(&settings.cookies, 600, b"0123456789abcdef0123456789abcdef");
     let binding = SessionBinding::new(0);
+    let access = AccessCookie::Jwt {
+        token: token.clone(),
+    };
     c.bench_function("seal session cookies (access + refresh + ID token)", |b| {
         b.iter(|| {
             let jar = Cookies::default();
             policy
                 .set_session(
                     &jar,
-                    black_box(&token),
+                    black_box(&access),
                     300,
                     Some("rt_refresh"),
                     Some(&token),
@@ -104,7 +107,7 @@ fn benches(c: &mut Criterion) {
     });
     let jar = Cookies::default();
     policy
-        .set_session(&jar, &token, 300, None, None, &binding)
+        .set_session(&jar, &access, 300, None, None, &binding)
         .expect("fits");
     let sealed = jar
         .get(policy.names.access)

@@ -1,9 +1,6 @@
 //! The HTML shell and the router.
 
-use crate::pages::{
-    account::AccountPage, errors::NotFound, home::HomePage, organization::OrganizationPage,
-    profile::ProfilePage,
-};
+use crate::pages::{errors::NotFound, home::HomePage, SignedInRoutes};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::{
@@ -51,11 +48,21 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/dashboard/profile") view=ProfilePage ssr=SsrMode::Async/>
-                    <Route path=path!("/dashboard/account") view=AccountPage ssr=SsrMode::Async/>
-                    <Route path=path!("/dashboard/organization") view=OrganizationPage ssr=SsrMode::Async/>
+                    <SignedInRoutes/>
                 </Routes>
             </main>
+        </Router>
+    }
+}
+
+/// The signed-in pages alone, for the server to list their paths (its route guard).
+#[component]
+pub fn SignedInPages() -> impl IntoView {
+    view! {
+        <Router>
+            <Routes fallback=|| ()>
+                <SignedInRoutes/>
+            </Routes>
         </Router>
     }
 }

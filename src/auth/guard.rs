@@ -1,9 +1,8 @@
 //! Route guards: `<RequireUser>` shows its children only to a signed-in person,
 //! `<RequirePermission>` only to one whose access token grants a permission.
 //!
-//! The server already refuses protected paths to anyone signed out (`protected_prefixes`
-//! in `Leptos.toml`); these guards cover navigation inside the browser, pages outside
-//! those prefixes, and permissions. They decide what is *shown*: the data behind a page
+//! The server already refuses the pages declared in `<SignedInRoutes>` to anyone signed
+//! out; these guards cover navigation inside the browser, and permissions. They decide what is *shown*: the data behind a page
 //! must still come from server functions that check (`require_user`,
 //! `require_permission`), because anything in the browser can be bypassed.
 

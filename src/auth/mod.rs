@@ -1,9 +1,10 @@
 //! Authentication as the UI sees it: the shared [`User`] type and the server functions
 //! that start a login, read the current user, refresh the session and log out.
 //!
-//! This module compiles for both the server and the browser. The server functions'
-//! bodies run only on the server (the browser build calls them over HTTP); everything
-//! that handles tokens or secrets lives in [`server`](mod@server), which is compiled for the server only.
+//! This module compiles for both the server and the browser. The server functions are
+//! written whole here, as Leptos' examples do: the `#[server]` macro keeps their bodies
+//! out of the browser build, which calls them over HTTP. Everything that handles tokens
+//! or secrets lives in [`server`](mod@server), compiled for the server only.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -122,20 +123,34 @@ pub async fn start_login(
         connection_id,
         provider,
     };
-    server::functions::start_login(intent, hints, return_to).await
+    // Like every server function, it answers only same-origin calls
+    // (`request_site::same_origin_server_functions`).
+    let (auth, jar) = server::extract::request_context().await?;
+    match auth
+        .begin_login(&jar, intent, &hints, return_to.as_deref())
+        .await
+    {
+        Ok(url) => leptos_axum::redirect(url.as_str()),
+        Err(err) => {
+            tracing::error!(%err, "cannot start a login");
+            leptos_axum::redirect(&Notice::ProviderUnavailable.home_url());
+        }
+    }
+    Ok(())
 }
 
 /// The social providers offered on the home page (`social_providers` in `Leptos.toml`).
 #[server(prefix = "/auth", endpoint = "options")]
 pub async fn social_providers() -> Result<Vec<String>, ServerFnError> {
-    server::functions::social_providers().await
+    let (auth, _) = server::extract::request_context().await?;
+    Ok(auth.settings.social_providers.clone())
 }
 
 /// The signed-in person, or `None`. Validates the access token locally (cached keys):
 /// no call to the provider.
 #[server(prefix = "/auth", endpoint = "me")]
 pub async fn current_user() -> Result<Option<User>, ServerFnError> {
-    server::functions::current_user().await
+    server::extract::signed_in_user().await
 }
 
 /// Refreshes the session with the rotating refresh token and returns the person with
@@ -143,14 +158,32 @@ pub async fn current_user() -> Result<Option<User>, ServerFnError> {
 /// because only there does the browser send the refresh-token cookie.
 #[server(prefix = "/auth/refresh", endpoint = "session")]
 pub async fn refresh_session() -> Result<Option<User>, ServerFnError> {
-    server::functions::refresh_session().await
+    let (auth, jar) = server::extract::request_context().await?;
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    match auth.refresh(&jar, &headers, true).await {
+        Ok(session) => Ok(Some(session.user())),
+        Err(server::refresh::RefreshError::Unavailable(err)) => {
+            tracing::warn!(%err, "refresh failed; the provider is unavailable");
+            server::extract::set_status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
+            Err(ServerFnError::new(Notice::ProviderUnavailable.message()))
+        }
+        Err(err) => {
+            tracing::info!(%err, "session not refreshed");
+            Ok(None)
+        }
+    }
 }
 
 /// Logs out: clears the session cookies and redirects the browser to the provider's
 /// logout URL, which ends the provider's session and comes back to the home page.
 #[server(prefix = "/auth", endpoint = "logout")]
 pub async fn logout() -> Result<(), ServerFnError> {
-    server::functions::logout().await
+    let (auth, jar) = server::extract::request_context().await?;
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await.unwrap_or_default();
+    let destination = auth.logout(&jar, &headers).await;
+    tracing::info!("signed out");
+    leptos_axum::redirect(&destination);
+    Ok(())
 }
 
 /// A message for the home page, carried as `/?notice=<code>` so it reads the same with

@@ -31,7 +31,6 @@ pub struct AuthSettings {
     pub callback_path: String,
     pub post_login_path: String,
     pub post_logout_path: String,
-    pub protected_prefixes: Vec<String>,
     pub login_state_ttl_secs: u64,
     pub clock_leeway_secs: u64,
     pub http_connect_timeout_secs: u64,
@@ -70,14 +69,6 @@ impl AuthSettings {
     }
     pub fn http_timeout(&self) -> Duration {
         Duration::from_secs(self.http_timeout_secs)
-    }
-
-    /// True when `path` may only be seen by signed-in people.
-    pub fn is_protected(&self, path: &str) -> bool {
-        self.protected_prefixes.iter().any(|prefix| {
-            path.strip_prefix(prefix.as_str())
-                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
-        })
     }
 }
 
@@ -199,15 +190,6 @@ mod tests {
         );
         let err = Settings::from_toml(&text).unwrap_err();
         assert!(err.contains("openid"), "{err}");
-    }
-
-    #[test]
-    fn protected_prefixes_match_whole_segments() {
-        let settings = shipped();
-        assert!(settings.auth.is_protected("/dashboard"));
-        assert!(settings.auth.is_protected("/dashboard/profile"));
-        assert!(!settings.auth.is_protected("/dashboards"));
-        assert!(!settings.auth.is_protected("/"));
     }
 
     #[test]

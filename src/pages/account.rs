@@ -1,5 +1,5 @@
-//! `/dashboard/account`: the recipes in one page. It is guarded (server side by
-//! `protected_prefixes`, in the browser by `<RequireUser>`), and its server function reads
+//! `/dashboard/account`: the recipes in one page. It is guarded (on the server by being
+//! in `<SignedInRoutes>`, in the browser by `<RequireUser>`), and its server function reads
 //! the signed-in person and calls *your own API* with their access token, which never
 //! leaves the server.
 
@@ -35,7 +35,9 @@ pub async fn account_overview() -> Result<AccountSummary, ServerFnError> {
 /// Only for people whose access token grants `organization:manage`.
 #[server(prefix = "/api", endpoint = "organization_report")]
 pub async fn organization_report() -> Result<String, ServerFnError> {
-    let user = crate::auth::server::require_permission("organization:manage").await?;
+    use crate::auth::server::{extract::extract, RequirePermission};
+    use crate::pages::organization::ManageOrganization;
+    let RequirePermission(user, ..) = extract::<RequirePermission<ManageOrganization>>().await?;
     Ok(format!(
         "Organization {} is managed by {}.",
         user.organization_id.as_deref().unwrap_or("—"),

@@ -1,4 +1,4 @@
-//! The app's pages.
+//! The app's pages, and the list of those only signed-in people may see.
 
 pub mod account;
 #[cfg(feature = "ssr")]
@@ -9,6 +9,21 @@ pub mod organization;
 pub mod profile;
 
 use leptos::prelude::*;
+use leptos_router::{components::Route, path, MatchNestedRoutes, SsrMode};
+
+/// The pages only signed-in people may see: declare yours here, and nowhere else. The
+/// server derives its route guard from this list: a signed-out request never renders
+/// them, and an expired session is refreshed first. In the browser, wrap the page in
+/// `<RequireUser>` (or `<RequirePermission>`), which sends signed-out people home.
+#[component(transparent)]
+pub fn SignedInRoutes() -> impl MatchNestedRoutes + Clone {
+    view! {
+        <Route path=path!("/dashboard/profile") view=profile::ProfilePage ssr=SsrMode::Async/>
+        <Route path=path!("/dashboard/account") view=account::AccountPage ssr=SsrMode::Async/>
+        <Route path=path!("/dashboard/organization") view=organization::OrganizationPage ssr=SsrMode::Async/>
+    }
+    .into_inner()
+}
 
 /// Phrases a failed server-function call for people: a network failure (the app could
 /// not be reached) says so; otherwise the server's own message, which our server

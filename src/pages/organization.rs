@@ -9,6 +9,15 @@ use leptos::prelude::*;
 /// The permission this page needs.
 pub const MANAGE_ORGANIZATION: &str = "organization:manage";
 
+/// [`MANAGE_ORGANIZATION`] as a type, for the `RequirePermission` extractor.
+#[cfg(feature = "ssr")]
+pub struct ManageOrganization;
+
+#[cfg(feature = "ssr")]
+impl crate::auth::server::extract::Permission for ManageOrganization {
+    const NAME: &'static str = MANAGE_ORGANIZATION;
+}
+
 #[component]
 pub fn OrganizationPage() -> impl IntoView {
     view! {

@@ -116,6 +116,7 @@ pub fn assemble(config: &AppConfig) -> Result<Server, StartError> {
         origin: AppOrigin(env.app_url.origin().ascii_serialization().into()),
         api,
         webhooks,
+        signed_in: super::router::signed_in_paths(),
     };
     Ok(Server {
         router: router(state),

@@ -14,8 +14,10 @@ pub use assemble::{assemble, Server};
 pub use start::run;
 
 use crate::{
-    api::ExampleApi, auth::server::request_site::AppOrigin, auth::server::SharedAuth,
-    response_headers::HeaderPolicy, webhooks::Webhooks,
+    api::ExampleApi,
+    auth::server::{request_site::AppOrigin, route_guard::SignedInPaths, SharedAuth},
+    response_headers::HeaderPolicy,
+    webhooks::Webhooks,
 };
 use axum::extract::FromRef;
 use leptos::prelude::LeptosOptions;
@@ -37,6 +39,8 @@ pub struct AppState {
     pub api: ExampleApi,
     /// Scalekit webhooks, when `SCALEKIT_WEBHOOK_SECRET` is set.
     pub webhooks: Option<Webhooks>,
+    /// The pages only signed-in people may see (from the route tree).
+    pub signed_in: SignedInPaths,
 }
 
 /// Why the server could not start.

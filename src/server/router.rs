@@ -7,8 +7,12 @@ use super::{
     AppState,
 };
 use crate::{
-    app::{shell, App},
-    auth::server::{backchannel, handlers, request_site::same_origin_server_functions},
+    app::{shell, App, SignedInPages},
+    auth::server::{
+        backchannel, handlers,
+        request_site::same_origin_server_functions,
+        route_guard::{self, SignedInPaths},
+    },
     response_headers::response_headers,
 };
 use axum::{middleware::from_fn_with_state, Router};
@@ -52,7 +56,7 @@ pub fn router(state: AppState) -> Router {
                 .precompressed_gzip(),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(from_fn_with_state(state.clone(), handlers::guard))
+        .layer(from_fn_with_state(state.clone(), route_guard::guard))
         .layer(axum::middleware::from_fn(
             malformed_arguments_are_client_errors,
         ))
@@ -81,7 +85,44 @@ pub fn router(state: AppState) -> Router {
 /// (a rare hang of a hostile-input request). Generated once, before any router exists,
 /// no render can overlap it.
 fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
-    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+    route_lists().0.clone()
+}
+
+/// The pages declared inside `<SignedInRoutes>`: the route guard's list.
+pub fn signed_in_paths() -> SignedInPaths {
+    route_lists().1.clone()
+}
+
+/// Every route, and the signed-in ones, generated once per process (see [`route_list`]).
+fn route_lists() -> &'static (Vec<leptos_axum::AxumRouteListing>, SignedInPaths) {
+    static ROUTES: std::sync::OnceLock<(Vec<leptos_axum::AxumRouteListing>, SignedInPaths)> =
         std::sync::OnceLock::new();
-    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+    ROUTES.get_or_init(|| {
+        let all = generate_route_list(App);
+        let signed_in = generate_route_list(SignedInPages)
+            .iter()
+            .map(|listing| listing.path().to_string())
+            .collect::<Vec<_>>();
+        (all, SignedInPaths::new(signed_in))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_guard_protects_exactly_the_pages_declared_signed_in() {
+        let signed_in = signed_in_paths();
+        for page in [
+            "/dashboard/profile",
+            "/dashboard/account",
+            "/dashboard/organization",
+        ] {
+            assert!(signed_in.contains(page), "{page}");
+        }
+        for public in ["/", "/healthz", "/auth/refresh", "/login", "/dashboard"] {
+            assert!(!signed_in.contains(public), "{public}");
+        }
+    }
 }

@@ -4,6 +4,7 @@
 use crate::common::*;
 use dev_idp::Counters;
 use reqwest::StatusCode;
+use url::Url;
 
 #[tokio::test]
 async fn full_flow_login_profile_refresh_logout() {
@@ -53,13 +54,16 @@ async fn full_flow_login_profile_refresh_logout() {
     let auth = &app.server.auth;
     let tokens = [
         auth.access_token(&jar).expect("the access cookie unseals"),
-        auth.cookies.id_token(&jar).expect("the ID cookie unseals"),
+        auth.cookies
+            .id_cookie(&jar)
+            .expect("the ID cookie unseals")
+            .id_token,
         {
             let mut headers = axum::http::HeaderMap::new();
             let sealed = browser.cookie(&app.url, "__Secure-sk_refresh").unwrap();
             let cookie = format!("__Secure-sk_refresh={sealed}");
             headers.insert("cookie", cookie.parse().unwrap());
-            let session = auth.cookies.session_binding(&jar).unwrap();
+            let session = auth.cookies.id_cookie(&jar).unwrap().session;
             auth.cookies
                 .bound_refresh_token(&headers, &session)
                 .expect("the refresh cookie unseals, bound to the session")
@@ -453,4 +457,38 @@ async fn a_callback_naming_another_issuer_is_refused() {
         .unwrap()
         .contains("could not be verified"));
     assert!(browser.cookie(&app.url, "__Host-sk_access").is_none());
+}
+
+#[tokio::test]
+async fn signed_in_pages_are_refused_to_the_signed_out_however_their_path_is_spelled() {
+    // The guard's list comes from the route tree (`SignedInRoutes`); these spellings
+    // must not slip past it into a page render.
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let base = app.url.as_str().trim_end_matches('/');
+    for path in [
+        "/dashboard/profile",
+        "/dashboard/account/",
+        "//dashboard//organization",
+        "/dashboard/%70rofile",
+    ] {
+        let url = Url::parse(&format!("{base}{path}")).unwrap();
+        let response = browser.get(&url).await;
+        assert_ne!(response.status(), StatusCode::OK, "{path}");
+        let body = response.text().await.unwrap();
+        assert!(
+            !body.contains("data-testid=\"user-id\""),
+            "{path} rendered a profile"
+        );
+    }
+    // Signed in, the same pages render.
+    log_in(&mut browser, &app, "ada@example.com").await;
+    for path in [
+        "/dashboard/profile",
+        "/dashboard/account",
+        "/dashboard/organization",
+    ] {
+        let response = browser.get(&app.url.join(path).unwrap()).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
 }

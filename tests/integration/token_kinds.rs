@@ -35,7 +35,7 @@ async fn the_providers_id_token_is_not_an_access_token() {
     let jar = jar_of(&app, &browser);
     let auth = &app.server.auth;
     let access = auth.access_token(&jar).unwrap();
-    let id_token = auth.cookies.id_token(&jar).unwrap();
+    let id_token = auth.cookies.id_cookie(&jar).unwrap().id_token;
     assert_eq!(
         whoami(&app, &access).await,
         StatusCode::OK,

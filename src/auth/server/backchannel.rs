@@ -8,7 +8,7 @@
 //! session on its next request, and its refresh token is revoked when it next reaches
 //! the refresh path. The answer is 200, or 400 with a JSON `error`; never cached.
 
-use super::service::SharedAuth;
+use super::SharedAuth;
 use crate::{oidc::logout_token::LogoutTokenError, store::SessionEnd};
 use axum::{
     body::Bytes,

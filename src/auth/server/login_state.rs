@@ -1,6 +1,6 @@
 //! The state of a login in progress, kept in the browser between "Log in" and the
 //! callback: `state` (CSRF), `nonce` (ID-token replay), the PKCE verifier and where to
-//! go afterwards. It travels in the sealed `sk_login` cookie (see `cookies.rs`), so it
+//! go afterwards. It travels in the sealed `sk_login` cookie (see `cookies`), so it
 //! survives the cross-site redirect back without any server memory: the login may start
 //! on one instance and finish on another.
 
@@ -8,10 +8,12 @@ use crate::{
     oidc::Pkce,
     util::{constant_time_eq, random_token},
 };
+use serde::{Deserialize, Serialize};
 
-/// One login in progress. Not `Serialize`: it has its own compact encoding, only ever
-/// stored sealed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One login in progress. Serialized only into the sealed login cookie; reading it back
+/// checks it again (every field present, `return_to` a path on this site).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredLoginState")]
 pub struct LoginState {
     /// Sent as `state`; the callback must bring it back.
     pub state: String,
@@ -39,7 +41,35 @@ pub enum LoginStateError {
     Expired,
 }
 
-const VERSION: &str = "v1";
+/// A login state as read from its cookie, before it is checked.
+#[derive(Deserialize)]
+struct StoredLoginState {
+    state: String,
+    nonce: String,
+    code_verifier: String,
+    return_to: String,
+    issued_at: i64,
+}
+
+impl TryFrom<StoredLoginState> for LoginState {
+    type Error = &'static str;
+
+    fn try_from(stored: StoredLoginState) -> Result<Self, Self::Error> {
+        if [&stored.state, &stored.nonce, &stored.code_verifier]
+            .iter()
+            .any(|s| s.is_empty())
+        {
+            return Err("an empty login secret");
+        }
+        Ok(LoginState {
+            return_to: safe_return_path(&stored.return_to).ok_or("a return path off this site")?,
+            state: stored.state,
+            nonce: stored.nonce,
+            code_verifier: stored.code_verifier,
+            issued_at: stored.issued_at,
+        })
+    }
+}
 
 impl LoginState {
     /// A new login with fresh `state`, `nonce` and PKCE verifier.
@@ -53,46 +83,6 @@ impl LoginState {
             issued_at: now,
         };
         (state, pkce)
-    }
-
-    /// The cookie value (sealed by the cookie policy afterwards).
-    pub fn encode(&self) -> String {
-        let return_to: String =
-            url::form_urlencoded::byte_serialize(self.return_to.as_bytes()).collect();
-        format!(
-            "{VERSION} {} {} {} {} {return_to}",
-            self.state, self.nonce, self.code_verifier, self.issued_at
-        )
-    }
-
-    /// Parses a cookie value written by [`encode`](Self::encode).
-    pub fn decode(value: &str) -> Option<Self> {
-        let mut parts = value.split(' ');
-        if parts.next()? != VERSION {
-            return None;
-        }
-        let state = parts.next()?.to_string();
-        let nonce = parts.next()?.to_string();
-        let code_verifier = parts.next()?.to_string();
-        let issued_at = parts.next()?.parse().ok()?;
-        let return_to: String =
-            url::form_urlencoded::parse(format!("r={}", parts.next()?).as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())?;
-        if parts.next().is_some()
-            || [&state, &nonce, &code_verifier]
-                .iter()
-                .any(|s| s.is_empty())
-        {
-            return None;
-        }
-        Some(LoginState {
-            state,
-            nonce,
-            code_verifier,
-            return_to: safe_return_path(&return_to)?,
-            issued_at,
-        })
     }
 
     /// Checks that a callback's `state` belongs to this login and that it is recent.
@@ -168,7 +158,7 @@ pub fn absolute_location(app_url: &url::Url, path: &str) -> String {
     }
 }
 
-fn percent_decode(raw: &str) -> String {
+pub(crate) fn percent_decode(raw: &str) -> String {
     // Decode repeatedly so double-encoded tricks (%252F) are seen too.
     let mut current = raw.to_string();
     for _ in 0..3 {
@@ -193,7 +183,8 @@ mod tests {
     fn round_trips_through_its_encoding() {
         let (state, pkce) = LoginState::begin("/dashboard/profile?tab=a%20b".into(), 1_000);
         assert_eq!(state.code_verifier, pkce.verifier);
-        let decoded = LoginState::decode(&state.encode()).unwrap();
+        let json = serde_json::to_string(&state).unwrap();
+        let decoded: LoginState = serde_json::from_str(&json).unwrap();
         assert_eq!(decoded.return_to, "/dashboard/profile?tab=a%20b");
         assert_eq!(decoded.state, state.state);
         assert_eq!(decoded.nonce, state.nonce);
@@ -202,16 +193,26 @@ mod tests {
 
     #[test]
     fn garbage_does_not_decode() {
+        let fields = |state: &str, issued_at: &str, return_to: &str| {
+            format!(
+                r#"{{"state":"{state}","nonce":"n","code_verifier":"v","return_to":"{return_to}","issued_at":{issued_at}}}"#
+            )
+        };
         for value in [
-            "",
-            "v1",
-            "v2 a b c 1 %2F",
-            "v1 a b c notanumber %2F",
-            "v1 a b c 1 %2F extra",
-            "v1 a b c 1 https%3A%2F%2Fevil.example",
+            String::new(),
+            "v1 a b c 1 %2F".to_string(),
+            r#"{"state":"s"}"#.to_string(),
+            fields("", "1", "/"),
+            fields("s", "\"soon\"", "/"),
+            fields("s", "1", "https://evil.example"),
+            fields("s", "1", "//evil.example"),
         ] {
-            assert_eq!(LoginState::decode(value), None, "{value:?}");
+            assert!(
+                serde_json::from_str::<LoginState>(&value).is_err(),
+                "{value:?}"
+            );
         }
+        assert!(serde_json::from_str::<LoginState>(&fields("s", "1", "/dashboard")).is_ok());
     }
 
     #[test]

@@ -1,17 +1,82 @@
-//! Server-only authentication: the session logic ([`service`]), the cookie policy
-//! ([`cookies`]), the login state ([`login_state`]), where a request comes from
-//! ([`request_site`]), the HTTP endpoints and route guard ([`handlers`]) and the bodies of
-//! the server functions ([`functions`]).
+//! Server-only authentication: [`AuthService`], the app's session logic on top of the
+//! OIDC client and the cookie policy, and its parts, one job each:
+//!
+//! | module | job |
+//! |---|---|
+//! | [`login`] | start a login; finish it at the callback |
+//! | [`session`] | read the session a request carries |
+//! | [`refresh`] | refresh it with the rotating refresh token (once across instances) |
+//! | [`logout`] | end it here and at the provider |
+//! | [`backchannel`] | end it when the provider says so (back-channel logout) |
+//! | [`extract`] | the signed-in person for handlers and server functions (`CurrentUser`) |
+//! | [`handlers`] | the HTTP endpoints (callback, refresh, `/login`) |
+//! | [`route_guard`] | signed-in pages render only for a valid session |
+//! | [`cookies`] | the cookie policy and what each cookie holds |
+//! | [`login_state`] | the login in progress (state, nonce, PKCE) and return paths |
+//! | [`request_site`] | where a request comes from (same origin, a person, another site) |
 
 pub mod backchannel;
 pub mod cookies;
-pub mod functions;
+pub mod extract;
 pub mod handlers;
+pub mod login;
 pub mod login_state;
+pub mod logout;
+pub mod refresh;
 pub mod request_site;
-pub mod service;
+pub mod route_guard;
+pub mod session;
 
 pub use backchannel::BACKCHANNEL_LOGOUT_PATH;
-pub use functions::{access_token, require_permission, require_user};
+pub use extract::{access_token, require_permission, require_user, CurrentUser, RequirePermission};
 pub use handlers::IDP_INITIATED_PATH;
-pub use service::{AuthService, SharedAuth};
+pub use session::{Session, SessionStatus};
+
+use crate::{config::AuthSettings, oidc::OidcClient, store::SessionStore};
+use cookies::CookiePolicy;
+use login_state::absolute_location;
+use std::sync::Arc;
+use url::Url;
+
+/// Shared handle to the auth service (cheap to clone).
+pub type SharedAuth = Arc<AuthService>;
+
+/// Session logic: starting logins, finishing them, reading, refreshing and ending sessions.
+pub struct AuthService {
+    /// The OpenID Connect client for the configured provider.
+    pub oidc: Arc<OidcClient>,
+    /// Where and how the session is stored.
+    pub cookies: CookiePolicy,
+    /// The `[auth]` settings of `Leptos.toml`.
+    pub settings: AuthSettings,
+    /// `APP_URL`: every redirect to one of our own pages is built on it.
+    pub app_url: Url,
+    /// What is decided once per session across instances: refreshes, ended sessions.
+    pub store: Arc<SessionStore>,
+}
+
+impl AuthService {
+    /// The service for one provider, cookie policy and settings, for the app at
+    /// `app_url`, coordinating through `store`.
+    pub fn new(
+        oidc: OidcClient,
+        cookies: CookiePolicy,
+        settings: AuthSettings,
+        app_url: Url,
+        store: Arc<SessionStore>,
+    ) -> Self {
+        AuthService {
+            oidc: Arc::new(oidc),
+            cookies,
+            settings,
+            app_url,
+            store,
+        }
+    }
+
+    /// The absolute `Location` of one of our pages: `APP_URL` plus a path that passed
+    /// [`safe_return_path`](login_state::safe_return_path) (anything else gives the app's root).
+    pub fn location(&self, path: &str) -> String {
+        absolute_location(&self.app_url, path)
+    }
+}

@@ -20,14 +20,30 @@
 //! | `__Host-sk_profile` | UserInfo profile, only for providers whose ID token has none | `/` | browser session |
 //! | `__Host-sk_login` | login state (state, nonce, PKCE verifier, return-to) | `/` | 10 minutes |
 
+mod contents;
+mod sealing;
+
+pub use contents::{AccessCookie, IdCookie, ProfileCookie, RefreshCookie, SessionBinding};
+pub use sealing::{cookie_values, CookieTooLarge, Sealer, MAX_COOKIE_BYTES};
+
+use super::login_state::LoginState;
 use crate::config::{CookieSettings, SameSitePolicy};
 use axum::http::HeaderMap;
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha512};
+use contents::{decode, encode};
+use sealing::derive_key;
 use tower_cookies::{
     cookie::{time::Duration, SameSite},
     Cookie, Cookies, Key,
 };
+
+/// Why no refresh cookie of this session was found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshCookieError {
+    /// The request carries no refresh cookie at all.
+    Missing,
+    /// It carries refresh cookies, none of them sealed by us for this session.
+    NotBound,
+}
 
 /// The cookie names in use (prefixed when the cookies are `Secure`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,108 +83,6 @@ impl CookieNames {
 /// refresh token) lie below it; pages do not.
 pub const REFRESH_COOKIE_PATH: &str = "/auth";
 
-/// A random value sealed into both the ID cookie and the refresh cookie of one session,
-/// with when the session started (a back-channel logout by `sub` ends the sessions
-/// started before it).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionBinding {
-    id: String,
-    started_at: i64,
-}
-
-impl SessionBinding {
-    /// A fresh binding, for a login at `now` (Unix seconds).
-    pub fn new(now: i64) -> Self {
-        SessionBinding {
-            id: crate::util::random_token(),
-            started_at: now,
-        }
-    }
-
-    /// When the person logged in (Unix seconds).
-    pub fn started_at(&self) -> i64 {
-        self.started_at
-    }
-}
-
-/// Seals values with the session key (AES-256-GCM, the value's name as associated data),
-/// for what the app keeps outside cookies: a refresh result shared through the store.
-#[derive(Clone)]
-pub struct Sealer(Key);
-
-impl Sealer {
-    /// `value`, sealed under `name`.
-    pub fn seal(&self, name: &'static str, value: String) -> String {
-        let mut jar = tower_cookies::cookie::CookieJar::new();
-        jar.private_mut(&self.0).add(Cookie::new(name, value));
-        jar.get(name)
-            .map(|c| c.value().to_string())
-            .unwrap_or_default()
-    }
-
-    /// The value sealed under `name`, if it unseals.
-    pub fn unseal(&self, name: &'static str, sealed: &str) -> Option<String> {
-        let mut jar = tower_cookies::cookie::CookieJar::new();
-        jar.add_original(Cookie::new(name, sealed.to_string()));
-        jar.private(&self.0)
-            .get(name)
-            .map(|c| c.value().to_string())
-    }
-}
-
-/// The sealed contents of the ID cookie.
-#[derive(Serialize, Deserialize)]
-struct IdCookie {
-    id_token: String,
-    session: SessionBinding,
-}
-
-/// The sealed contents of the refresh cookie: the token and the session it belongs to.
-/// Deliberately not `Debug`: it holds a refresh token.
-#[derive(Serialize, Deserialize)]
-pub struct RefreshCookie {
-    /// The refresh token.
-    pub refresh_token: String,
-    /// Must equal the ID cookie's binding, or the refresh is refused.
-    pub session: SessionBinding,
-}
-
-/// Why no refresh cookie of this session was found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RefreshCookieError {
-    /// The request carries no refresh cookie at all.
-    Missing,
-    /// It carries refresh cookies, none of them sealed by us for this session.
-    NotBound,
-}
-
-/// Every value of cookie `name` in the request's `Cookie` headers (the one home for
-/// reading them raw: a jar keeps only one value per name).
-pub fn cookie_values<'a>(headers: &'a HeaderMap, name: &str) -> Vec<&'a str> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .filter(|(n, _)| *n == name)
-        .map(|(_, value)| value)
-        .collect()
-}
-
-/// Browsers drop a cookie whose, value and attributes pass 4096 bytes, silently.
-pub const MAX_COOKIE_BYTES: usize = 4096;
-
-/// A token that does not fit in a cookie once sealed.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("the {cookie} cookie would be {bytes} bytes once sealed; browsers keep at most {MAX_COOKIE_BYTES}")]
-pub struct CookieTooLarge {
-    /// Which cookie.
-    pub cookie: &'static str,
-    /// Its sealed size.
-    pub bytes: usize,
-}
-
 /// Applies the cookie policy to a request's cookie jar.
 #[derive(Clone)]
 pub struct CookiePolicy {
@@ -186,9 +100,7 @@ impl CookiePolicy {
     pub fn sealer(&self) -> Sealer {
         Sealer(self.key.clone())
     }
-}
 
-impl CookiePolicy {
     /// `secret` is `SESSION_SECRET` (at least 32 bytes) or a random development key.
     pub fn new(settings: &CookieSettings, login_state_ttl_secs: u64, secret: &[u8]) -> Self {
         CookiePolicy {
@@ -259,12 +171,10 @@ impl CookiePolicy {
         Ok(())
     }
 
-    fn read(&self, jar: &Cookies, name: &str) -> Option<String> {
-        // A cookie that does not unseal (tampered, truncated, or sealed with another
-        // key) reads as absent.
-        jar.private(&self.key)
-            .get(name)
-            .map(|c| c.value().to_string())
+    /// A typed cookie value. A cookie that does not unseal (tampered, truncated, or
+    /// sealed with another key) or does not decode (an older format) reads as absent.
+    fn read<T: serde::de::DeserializeOwned>(&self, jar: &Cookies, name: &str) -> Option<T> {
+        decode(jar.private(&self.key).get(name)?.value())
     }
 
     /// Tells the browser to delete a cookie. An explicit expired cookie is sent even
@@ -291,7 +201,7 @@ impl CookiePolicy {
     pub fn set_session(
         &self,
         jar: &Cookies,
-        access_token: &str,
+        access: &AccessCookie,
         expires_in: u64,
         refresh_token: Option<&str>,
         id_token: Option<&str>,
@@ -302,7 +212,7 @@ impl CookiePolicy {
         let result = (|| {
             self.put(
                 jar,
-                self.build(names.access, access_token.to_string(), "/", Some(max_age)),
+                self.build(names.access, encode(access), "/", Some(max_age)),
             )?;
             if let Some(refresh_token) = refresh_token {
                 let value = encode(&RefreshCookie {
@@ -330,7 +240,7 @@ impl CookiePolicy {
     }
 
     /// The stored access token, if the cookie unseals.
-    pub fn access_token(&self, jar: &Cookies) -> Option<String> {
+    pub fn access_token(&self, jar: &Cookies) -> Option<AccessCookie> {
         self.read(jar, self.names.access)
     }
 
@@ -367,31 +277,30 @@ impl CookiePolicy {
         !cookie_values(headers, self.names.refresh).is_empty()
     }
 
-    /// The stored ID token, if the cookie unseals.
-    pub fn id_token(&self, jar: &Cookies) -> Option<String> {
-        self.id_cookie(jar).map(|c| c.id_token)
+    /// The ID cookie (ID token and session binding), if it unseals. Read it once per
+    /// request: each read decrypts.
+    pub fn id_cookie(&self, jar: &Cookies) -> Option<IdCookie> {
+        self.read(jar, self.names.id)
     }
 
-    /// The session binding of the ID cookie, if the cookie unseals.
-    pub fn session_binding(&self, jar: &Cookies) -> Option<SessionBinding> {
-        self.id_cookie(jar).map(|c| c.session)
-    }
-
-    fn id_cookie(&self, jar: &Cookies) -> Option<IdCookie> {
-        decode(&self.read(jar, self.names.id)?)
-    }
-
-    /// Stores the profile fetched from the UserInfo endpoint at login (JSON).
-    pub fn set_profile(&self, jar: &Cookies, json: String) -> Result<(), CookieTooLarge> {
-        let result = self.put(jar, self.build(self.names.profile, json, "/", None));
+    /// Stores the profile fetched from the UserInfo endpoint at login.
+    pub fn set_profile(
+        &self,
+        jar: &Cookies,
+        profile: &ProfileCookie,
+    ) -> Result<(), CookieTooLarge> {
+        let result = self.put(
+            jar,
+            self.build(self.names.profile, encode(profile), "/", None),
+        );
         if result.is_err() {
             self.clear_session(jar);
         }
         result
     }
 
-    /// The stored UserInfo profile (JSON), if any.
-    pub fn profile(&self, jar: &Cookies) -> Option<String> {
+    /// The stored UserInfo profile, if any.
+    pub fn profile(&self, jar: &Cookies) -> Option<ProfileCookie> {
         self.read(jar, self.names.profile)
     }
 
@@ -418,12 +327,12 @@ impl CookiePolicy {
     }
 
     /// Stores the sealed login state for the 10-minute login window.
-    pub fn set_login_state(&self, jar: &Cookies, encoded: String) -> Result<(), CookieTooLarge> {
+    pub fn set_login_state(&self, jar: &Cookies, login: &LoginState) -> Result<(), CookieTooLarge> {
         self.put(
             jar,
             self.build(
                 self.names.login,
-                encoded,
+                encode(login),
                 "/",
                 Some(self.login_state_ttl_secs),
             ),
@@ -432,7 +341,7 @@ impl CookiePolicy {
 
     /// The login state, if the cookie unseals. Left in place until the callback proves
     /// it belongs to it ([`clear_login_state`](Self::clear_login_state)).
-    pub fn login_state(&self, jar: &Cookies) -> Option<String> {
+    pub fn login_state(&self, jar: &Cookies) -> Option<LoginState> {
         self.read(jar, self.names.login)
     }
 
@@ -447,24 +356,6 @@ impl CookiePolicy {
     }
 }
 
-/// A typed cookie value as JSON (sealed afterwards by the private jar).
-fn encode<T: Serialize>(value: &T) -> String {
-    serde_json::to_string(value).unwrap_or_default()
-}
-
-/// A typed cookie value; anything else (an older format, garbage) reads as absent.
-fn decode<T: serde::de::DeserializeOwned>(value: &str) -> Option<T> {
-    serde_json::from_str(value).ok()
-}
-
-/// Derives the 64-byte cookie key (encryption + signing halves) from the secret.
-fn derive_key(secret: &[u8]) -> Key {
-    let mut hasher = Sha512::new();
-    hasher.update(b"scalekit-leptos-starter/cookie-key/v1\0");
-    hasher.update(secret);
-    Key::from(&hasher.finalize())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -473,6 +364,20 @@ mod tests {
     fn policy() -> CookiePolicy {
         let settings = Settings::shipped();
         CookiePolicy::new(&settings.cookies, 600, b"0123456789abcdef0123456789abcdef")
+    }
+
+    fn jwt(token: &str) -> AccessCookie {
+        AccessCookie::Jwt {
+            token: token.into(),
+        }
+    }
+
+    fn access_token(policy: &CookiePolicy, jar: &Cookies) -> Option<String> {
+        policy.access_token(jar).map(|a| a.token().to_string())
+    }
+
+    fn id_token(policy: &CookiePolicy, jar: &Cookies) -> Option<String> {
+        policy.id_cookie(jar).map(|c| c.id_token)
     }
 
     fn set_cookie_headers(jar: &Cookies) -> Vec<Cookie<'static>> {
@@ -486,7 +391,7 @@ mod tests {
         policy
             .set_session(
                 &jar,
-                "access-token-value",
+                &jwt("access-token-value"),
                 299,
                 Some("refresh-token-value"),
                 Some("id-token-value"),
@@ -518,10 +423,10 @@ mod tests {
             }
         }
         assert_eq!(
-            policy.access_token(&jar).as_deref(),
+            access_token(&policy, &jar).as_deref(),
             Some("access-token-value")
         );
-        let binding = policy.session_binding(&jar).unwrap();
+        let binding = policy.id_cookie(&jar).unwrap().session;
         let sealed_refresh = jar
             .get(CookieNames::SECURE.refresh)
             .unwrap()
@@ -550,7 +455,7 @@ mod tests {
                 .err(),
             Some(RefreshCookieError::Missing)
         );
-        assert_eq!(policy.id_token(&jar).as_deref(), Some("id-token-value"));
+        assert_eq!(id_token(&policy, &jar).as_deref(), Some("id-token-value"));
     }
 
     #[test]
@@ -567,7 +472,7 @@ mod tests {
         let policy = policy();
         let jar = Cookies::default();
         jar.add(Cookie::new(CookieNames::SECURE.access, "forged-token"));
-        assert_eq!(policy.access_token(&jar), None);
+        assert_eq!(access_token(&policy, &jar), None);
 
         let other = CookiePolicy::new(
             &Settings::shipped().cookies,
@@ -578,7 +483,7 @@ mod tests {
         other
             .set_session(
                 &sealed_elsewhere,
-                "A",
+                &jwt("A"),
                 60,
                 None,
                 None,
@@ -592,7 +497,7 @@ mod tests {
             .to_string();
         let jar = Cookies::default();
         jar.add(Cookie::new(CookieNames::SECURE.access, value));
-        assert_eq!(policy.access_token(&jar), None);
+        assert_eq!(access_token(&policy, &jar), None);
     }
 
     #[test]
@@ -602,7 +507,7 @@ mod tests {
         policy
             .set_session(
                 &jar,
-                "ACCESS",
+                &jwt("ACCESS"),
                 300,
                 None,
                 Some("ID"),
@@ -612,26 +517,30 @@ mod tests {
         let sealed_id = jar.get(CookieNames::SECURE.id).unwrap().value().to_string();
         let swapped = Cookies::default();
         swapped.add(Cookie::new(CookieNames::SECURE.access, sealed_id.clone()));
-        assert_eq!(policy.access_token(&swapped), None);
+        assert_eq!(access_token(&policy, &swapped), None);
         // Truncated: the same.
         let truncated = Cookies::default();
         truncated.add(Cookie::new(
             CookieNames::SECURE.id,
             sealed_id[..sealed_id.len() / 2].to_string(),
         ));
-        assert_eq!(policy.id_token(&truncated), None);
+        assert_eq!(id_token(&policy, &truncated), None);
     }
 
     #[test]
     fn login_state_is_single_use() {
         let policy = policy();
         let jar = Cookies::default();
-        policy.set_login_state(&jar, "state-blob".into()).unwrap();
+        let (login, _) = LoginState::begin("/dashboard".into(), 0);
+        policy.set_login_state(&jar, &login).unwrap();
         let set = set_cookie_headers(&jar);
         assert_eq!(set[0].max_age(), Some(Duration::seconds(600)));
-        assert_eq!(policy.login_state(&jar).as_deref(), Some("state-blob"));
+        assert_eq!(
+            policy.login_state(&jar).map(|l| l.state),
+            Some(login.state.clone())
+        );
         policy.clear_login_state(&jar);
-        assert_eq!(policy.login_state(&jar), None);
+        assert!(policy.login_state(&jar).is_none());
     }
 
     #[test]
@@ -642,7 +551,7 @@ mod tests {
         let err = policy
             .set_session(
                 &jar,
-                &huge,
+                &jwt(&huge),
                 300,
                 Some("r"),
                 Some("i"),
@@ -652,7 +561,7 @@ mod tests {
         assert_eq!(err.cookie, CookieNames::SECURE.access);
         assert!(err.bytes > MAX_COOKIE_BYTES);
         assert_eq!(
-            policy.access_token(&jar),
+            access_token(&policy, &jar),
             None,
             "nothing of the session is kept"
         );
@@ -661,14 +570,14 @@ mod tests {
         policy
             .set_session(
                 &jar,
-                &"x".repeat(2500),
+                &jwt(&"x".repeat(2500)),
                 300,
                 None,
                 None,
                 &SessionBinding::new(0),
             )
             .unwrap();
-        assert!(policy.access_token(&jar).is_some());
+        assert!(access_token(&policy, &jar).is_some());
     }
 
     #[test]

@@ -1,0 +1,117 @@
+//! The route guard: pages declared inside `<SignedInRoutes>` (`src/app.rs`) render only
+//! for a valid session. The server learns which paths those are from the route tree
+//! itself ([`SignedInPaths`]), so a protected page is declared once.
+
+use super::{
+    handlers::{no_store, refresh_url, see_other},
+    login_state::percent_decode,
+    SessionStatus, SharedAuth,
+};
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
+use std::sync::Arc;
+use tower_cookies::Cookies;
+
+/// The paths of the signed-in pages, as the router lists them (`/dashboard/profile`,
+/// `/reports/{id}`, `/files/{*rest}`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SignedInPaths(Arc<[String]>);
+
+impl SignedInPaths {
+    /// The paths of these route listings.
+    pub fn new(paths: impl IntoIterator<Item = String>) -> Self {
+        SignedInPaths(paths.into_iter().collect())
+    }
+
+    /// True when `path` is one of the signed-in pages, however it is spelled: percent-
+    /// encoded or not, with doubled or trailing slashes (erring towards protecting).
+    pub fn contains(&self, path: &str) -> bool {
+        let decoded = percent_decode(path);
+        self.0
+            .iter()
+            .any(|pattern| matches(pattern, path) || matches(pattern, &decoded))
+    }
+}
+
+/// Matches a request path against a route pattern: `{name}` stands for one segment,
+/// `{*name}` for the rest; empty segments do not count.
+fn matches(pattern: &str, path: &str) -> bool {
+    let mut wanted = pattern.split('/').filter(|s| !s.is_empty());
+    let mut given = path.split('/').filter(|s| !s.is_empty());
+    loop {
+        match (wanted.next(), given.next()) {
+            (None, None) => return true,
+            (Some(w), _) if w.starts_with("{*") => return true,
+            (Some(w), Some(_)) if w.starts_with('{') && w.ends_with('}') => {}
+            (Some(w), Some(g)) if w == g => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Renders a signed-in page only for a valid session (left in the request for
+/// `CurrentUser`), sends an expired one through `/auth/refresh` first, and everyone else
+/// to the home page. Signed-in pages are never cached.
+pub async fn guard(
+    State(auth): State<SharedAuth>,
+    State(signed_in): State<SignedInPaths>,
+    jar: Cookies,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if !signed_in.contains(request.uri().path()) {
+        return next.run(request).await;
+    }
+    match auth.session(&jar).await {
+        SessionStatus::Active(session) => {
+            request.extensions_mut().insert(*session);
+            no_store(next.run(request).await)
+        }
+        SessionStatus::Refreshable => {
+            let here = request
+                .uri()
+                .path_and_query()
+                .map(|pq| pq.as_str().to_string())
+                .unwrap_or_else(|| "/".into());
+            see_other(&refresh_url(&here))
+        }
+        SessionStatus::Anonymous => see_other("/"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_match_whole_segments_and_parameters() {
+        let paths = SignedInPaths::new(
+            ["/dashboard/profile", "/reports/{id}", "/files/{*rest}"].map(String::from),
+        );
+        for yes in [
+            "/dashboard/profile",
+            "/dashboard/profile/",
+            "//dashboard//profile",
+            "/dashboard/%70rofile",
+            "/%2564ashboard/profile",
+            "/reports/7",
+            "/files/a/b/c",
+        ] {
+            assert!(paths.contains(yes), "{yes}");
+        }
+        for no in [
+            "/",
+            "/dashboard",
+            "/dashboard/profiles",
+            "/dashboard/profile/x",
+            "/reports",
+            "/reports//",
+            "/reportsx/7",
+        ] {
+            assert!(!paths.contains(no), "{no}");
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! Reading the session a request carries: the access token validated locally (cached
+//! keys, no provider call), the profile from the sealed ID cookie, and whether the
+//! provider has ended the session meanwhile.
+
+use super::{
+    cookies::{AccessCookie, CookieTooLarge, SessionBinding},
+    AuthService,
+};
+use crate::{
+    auth::User,
+    oidc::{AccessTokenClaims, IdTokenClaims, KeySource, OidcError, TokenSet},
+    util::{format_utc, now},
+};
+use tower_cookies::Cookies;
+
+/// A valid session, as found on a request.
+#[derive(Clone, Debug)]
+pub struct Session {
+    /// The validated access token's claims (or, for opaque tokens, the ID token's).
+    pub access: AccessTokenClaims,
+    /// The profile: the ID token's claims, completed from UserInfo when needed.
+    pub profile: Option<IdTokenClaims>,
+}
+
+impl Session {
+    /// The person, as the UI sees it.
+    pub fn user(&self) -> User {
+        let profile = self.profile.as_ref();
+        User {
+            id: self.access.sub.clone(),
+            email: profile.and_then(|p| p.email.clone()),
+            email_verified: profile.and_then(|p| p.email_verified),
+            name: profile.and_then(|p| p.name.clone()),
+            given_name: profile.and_then(|p| p.given_name.clone()),
+            family_name: profile.and_then(|p| p.family_name.clone()),
+            picture: profile.and_then(|p| p.picture.clone()),
+            organization_id: self
+                .access
+                .oid
+                .clone()
+                .or_else(|| profile.and_then(|p| p.oid.clone())),
+            session_id: self
+                .access
+                .sid
+                .clone()
+                .or_else(|| profile.and_then(|p| p.sid.clone())),
+            access_token_expires_at: self.access.exp,
+            access_token_expires_at_utc: format_utc(self.access.exp),
+            roles: self.access.roles.clone(),
+            permissions: self.access.permissions.clone(),
+        }
+    }
+}
+
+/// What a request carries.
+#[derive(Clone, Debug)]
+pub enum SessionStatus {
+    /// A valid access token.
+    Active(Box<Session>),
+    /// No valid access token, but a session marker: refreshing may restore the session.
+    Refreshable,
+    /// Not signed in.
+    Anonymous,
+}
+
+impl AuthService {
+    /// Reads the session from the request's cookies. Makes no call to the provider
+    /// while its keys are cached.
+    pub async fn session(&self, jar: &Cookies) -> SessionStatus {
+        let Some(stored) = self.cookies.access_token(jar) else {
+            return self.without_access_token(jar);
+        };
+        let token = match stored {
+            AccessCookie::Opaque { expires_at, .. } => {
+                let id = self.cookies.id_cookie(jar);
+                let started_at = id.as_ref().map_or(0, |id| id.session.started_at());
+                return match id.and_then(|id| self.profile(jar, &id.id_token)) {
+                    Some(profile)
+                        if expires_at > now()
+                            && !self
+                                .ended_by_provider(
+                                    started_at,
+                                    &profile.iss,
+                                    profile.sid.as_deref(),
+                                    &profile.sub,
+                                )
+                                .await =>
+                    {
+                        SessionStatus::Active(Box::new(Session {
+                            access: opaque_claims(&profile, expires_at),
+                            profile: Some(profile),
+                        }))
+                    }
+                    _ => self.without_access_token(jar),
+                };
+            }
+            AccessCookie::Jwt { token } => token,
+        };
+        // Sealed by us, yet presented by the browser: key refetches stay rate-limited (an
+        // unknown key makes the session refreshable, and refresh may refetch).
+        let access = match self
+            .oidc
+            .validate_access_token(&token, KeySource::Untrusted)
+            .await
+        {
+            Ok(access) => access,
+            Err(err) => {
+                tracing::debug!(%err, "access token not accepted");
+                return self.without_access_token(jar);
+            }
+        };
+        let id = self.cookies.id_cookie(jar);
+        let started_at = id.as_ref().map_or(0, |id| id.session.started_at());
+        let profile = id.and_then(|id| self.profile(jar, &id.id_token));
+        if profile.as_ref().is_some_and(|p| p.sub != access.sub) {
+            tracing::warn!("session cookies name different users; ignoring the session");
+            return SessionStatus::Anonymous;
+        }
+        let sid = access
+            .sid
+            .as_deref()
+            .or(profile.as_ref().and_then(|p| p.sid.as_deref()));
+        if self
+            .ended_by_provider(started_at, &access.iss, sid, &access.sub)
+            .await
+        {
+            // The refresh path ends it: revokes the refresh token, clears cookies.
+            return self.without_access_token(jar);
+        }
+        SessionStatus::Active(Box::new(Session { access, profile }))
+    }
+
+    /// True when the provider ended this session (started at `started_at`) by back-channel
+    /// logout (checked only once any session was ended, or when instances share a store).
+    pub(super) async fn ended_by_provider(
+        &self,
+        started_at: i64,
+        issuer: &str,
+        sid: Option<&str>,
+        sub: &str,
+    ) -> bool {
+        self.store.tracks_ended_sessions()
+            && self.store.is_ended(issuer, sid, sub, started_at).await
+    }
+
+    /// The access token as the server may use it (e.g. as a bearer token for your API).
+    pub fn access_token(&self, jar: &Cookies) -> Option<String> {
+        self.cookies
+            .access_token(jar)
+            .map(|stored| stored.token().to_string())
+    }
+
+    /// Stores a session's tokens in the cookies, bound to `session`.
+    pub(super) fn store_session(
+        &self,
+        jar: &Cookies,
+        tokens: &TokenSet,
+        access: &AccessTokenClaims,
+        session: &SessionBinding,
+    ) -> Result<(), CookieTooLarge> {
+        let expires_in = tokens
+            .expires_in
+            .unwrap_or_else(|| u64::try_from(access.exp.saturating_sub(now())).unwrap_or(0));
+        let stored = if is_jwt(&tokens.access_token) {
+            AccessCookie::Jwt {
+                token: tokens.access_token.clone(),
+            }
+        } else {
+            AccessCookie::Opaque {
+                token: tokens.access_token.clone(),
+                expires_at: access.exp,
+            }
+        };
+        self.cookies.set_session(
+            jar,
+            &stored,
+            expires_in,
+            tokens.refresh_token.as_deref(),
+            tokens.id_token.as_deref(),
+            session,
+        )
+    }
+
+    /// The access token's claims: validated when it is a JWT; for an opaque token (some
+    /// providers issue them), what the validated ID token says, valid for `expires_in`.
+    pub(super) async fn access_claims(
+        &self,
+        tokens: &TokenSet,
+        profile: Option<&IdTokenClaims>,
+    ) -> Result<AccessTokenClaims, OidcError> {
+        if is_jwt(&tokens.access_token) {
+            return self
+                .oidc
+                .validate_access_token(&tokens.access_token, KeySource::TokenEndpoint)
+                .await;
+        }
+        let profile = profile.ok_or_else(|| OidcError::Malformed {
+            endpoint: "token".into(),
+            message: "an opaque access token needs an ID token to say whose it is".into(),
+        })?;
+        let lifetime = i64::try_from(tokens.expires_in.unwrap_or(300).min(86_400)).unwrap_or(300);
+        Ok(opaque_claims(profile, now().saturating_add(lifetime)))
+    }
+
+    fn without_access_token(&self, jar: &Cookies) -> SessionStatus {
+        if self.cookies.has_session_marker(jar) {
+            SessionStatus::Refreshable
+        } else {
+            SessionStatus::Anonymous
+        }
+    }
+
+    /// The profile claims of `id_token`, the ID token stored at login or refresh,
+    /// completed from the UserInfo profile cookie where the provider needed it.
+    ///
+    /// The ID token was fully validated (signature, issuer, audience, nonce) before we
+    /// sealed it into the cookie, and the seal is authenticated encryption under our key,
+    /// so reading its claims back needs no second signature check, and keeps working after
+    /// the ID token's own short `exp`.
+    pub(super) fn profile(&self, jar: &Cookies, id_token: &str) -> Option<IdTokenClaims> {
+        let mut claims =
+            jsonwebtoken::dangerous::insecure_decode_claims::<IdTokenClaims>(id_token).ok()?;
+        self.fill_from_userinfo(jar, &mut claims);
+        Some(claims)
+    }
+
+    /// Completes ID-token claims with the profile fetched from the UserInfo endpoint at
+    /// login, for providers whose ID tokens carry none (sealed cookie, same user only).
+    pub(super) fn fill_from_userinfo(&self, jar: &Cookies, claims: &mut IdTokenClaims) {
+        if let Some(info) = self.cookies.profile(jar) {
+            info.fill_in(claims);
+        }
+    }
+}
+
+/// True for a JWS compact token (`header.payload.signature`, the header a JSON object):
+/// how the token endpoint's answer tells a JWT from an opaque token.
+fn is_jwt(token: &str) -> bool {
+    token.split('.').count() == 3 && token.starts_with("eyJ")
+}
+
+/// Session claims for an opaque access token, from the validated ID token.
+fn opaque_claims(profile: &IdTokenClaims, expires_at: i64) -> AccessTokenClaims {
+    AccessTokenClaims {
+        iss: profile.iss.clone(),
+        sub: profile.sub.clone(),
+        aud: profile.aud.clone(),
+        exp: expires_at,
+        iat: None,
+        nbf: None,
+        sid: profile.sid.clone(),
+        oid: profile.oid.clone(),
+        jti: None,
+        roles: vec![],
+        permissions: vec![],
+        scope: None,
+    }
+}

@@ -18,6 +18,7 @@
 //! The `testing` feature adds `DevIdp::misbehave`, with which the app's tests make it
 //! send broken or hostile answers; without it those switches are compiled out.
 
+mod authorize;
 mod backchannel;
 mod crypto;
 mod keys;
@@ -29,6 +30,7 @@ mod revocation;
 mod routes;
 pub mod settings;
 mod store;
+mod token;
 mod tokens;
 
 use std::{net::SocketAddr, sync::Arc};

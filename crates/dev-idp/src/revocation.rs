@@ -3,8 +3,8 @@
 //! the logout page.
 
 use super::{
-    routes::{client_authenticated, oauth_error},
     store::{Counters, IdpState},
+    token::{client_authenticated, oauth_error},
 };
 use axum::{
     extract::{RawForm, State},

@@ -29,6 +29,8 @@ if grep -rn 'dev_idp::\|dep:dev-idp\|path = "crates/dev-idp"' Cargo.toml src; th
 fi
 # Cargo.lock still lists the crate; cargo drops it by itself.
 export CARGO_TARGET_DIR="$root/target"
+# Lints check the binary too; only the library's tests run, so no binary is linked over
+# the project's own target/debug/scalekit-leptos-starter.
 cargo clippy --features ssr --all-targets -- -D warnings
-cargo test --features ssr
+cargo test --features ssr --lib
 echo "the app builds and its own tests pass without the built-in provider"

@@ -125,7 +125,7 @@ pub struct WebhookEvent {
 }
 
 /// What your app does with an event. Replace [`RecentEvents`] with your own in
-/// `server.rs` (e.g. to create the organization in your database).
+/// `src/server/assemble.rs` (e.g. to create the organization in your database).
 pub trait WebhookHandler: Send + Sync {
     fn handle(&self, event: WebhookEvent);
 }

@@ -107,12 +107,23 @@ pub enum SettingsError {
 
 impl Settings {
     /// The file named by `APP_SETTINGS_FILE`, else `Leptos.toml` in the working
-    /// directory, else the shipped settings compiled into the binary.
+    /// directory, else the shipped settings compiled into the binary. Says which at
+    /// start-up: instances behind one balancer must use the same.
     pub fn load(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        match get(SETTINGS_FILE_VAR) {
-            Some(path) => Self::from_file(Path::new(&path)),
-            None if Path::new("Leptos.toml").is_file() => Self::from_file(Path::new("Leptos.toml")),
-            None => Ok(Self::shipped()),
+        let file = get(SETTINGS_FILE_VAR).or_else(|| {
+            Path::new("Leptos.toml")
+                .is_file()
+                .then(|| "Leptos.toml".into())
+        });
+        match file {
+            Some(path) => {
+                tracing::info!(%path, "settings from this file");
+                Self::from_file(Path::new(&path))
+            }
+            None => {
+                tracing::info!("settings compiled in (no Leptos.toml in the working directory)");
+                Ok(Self::shipped())
+            }
         }
     }
 

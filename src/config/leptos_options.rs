@@ -7,7 +7,8 @@
 //! `[package.metadata.leptos]`), else from start-axum's defaults.
 
 use super::EnvError;
-use leptos::config::LeptosOptions;
+use leptos::config::{Env, LeptosOptions, ReloadWSProtocol};
+use std::sync::Arc;
 
 /// A `LEPTOS_*` value: from the environment, else compiled in by cargo-leptos, else
 /// `default`.
@@ -36,12 +37,30 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<LeptosOptions
         option_env!("LEPTOS_RELOAD_PORT"),
         "3001",
     );
-    let hash_files = value(
+    let hash_file = value(
         &get,
-        "LEPTOS_HASH_FILES",
-        option_env!("LEPTOS_HASH_FILES"),
-        "false",
+        "LEPTOS_HASH_FILE_NAME",
+        option_env!("LEPTOS_HASH_FILE_NAME"),
+        "hash.txt",
     );
+    let hash_files =
+        match get("LEPTOS_HASH_FILES").or(option_env!("LEPTOS_HASH_FILES").map(String::from)) {
+            Some(value) => matches!(value.trim(), "true" | "1"),
+            // Built without cargo-leptos (a plain `cargo build`): hashed names when the last
+            // cargo-leptos build left its hash file beside the binary.
+            None => std::env::current_exe()
+                .ok()
+                .and_then(|exe| Some(exe.parent()?.join(&hash_file)))
+                .is_some_and(|file| file.is_file()),
+        };
+    let reload_external_port = match get("LEPTOS_RELOAD_EXTERNAL_PORT") {
+        None => None,
+        Some(port) => Some(port.parse::<u32>().map_err(|_| EnvError {
+            var: "LEPTOS_RELOAD_EXTERNAL_PORT",
+            problem: format!("{port:?} is not a port"),
+            example: "443",
+        })?),
+    };
     Ok(LeptosOptions::builder()
         .output_name(value(
             &get,
@@ -75,13 +94,20 @@ pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<LeptosOptions
             problem: format!("{reload_port:?} is not a port"),
             example: "3001",
         })?)
-        .hash_files(hash_files == "true")
-        .hash_file(std::sync::Arc::<str>::from(value(
-            &get,
-            "LEPTOS_HASH_FILE_NAME",
-            option_env!("LEPTOS_HASH_FILE_NAME"),
-            "hash.txt",
-        )))
+        .hash_files(hash_files)
+        .hash_file(Arc::<str>::from(hash_file))
+        .env(match get("LEPTOS_ENV").as_deref().map(str::trim) {
+            Some("PROD" | "prod" | "production") => Env::PROD,
+            _ => Env::DEV,
+        })
+        .reload_external_port(reload_external_port)
+        .reload_ws_protocol(match get("LEPTOS_RELOAD_WS_PROTOCOL").as_deref() {
+            Some("wss" | "WSS") => ReloadWSProtocol::WSS,
+            _ => ReloadWSProtocol::WS,
+        })
+        .not_found_path(Arc::<str>::from(
+            get("LEPTOS_NOT_FOUND_PATH").unwrap_or_else(|| "/404".into()),
+        ))
         .build())
 }
 
@@ -100,6 +126,12 @@ mod tests {
         assert_eq!(options.site_addr.port(), 8080);
         assert_eq!(&*options.site_root, "site");
         assert!(!options.output_name.is_empty());
+
+        let hashed = from_lookup(|name| (name == "LEPTOS_HASH_FILES").then(|| "1".into())).unwrap();
+        assert!(hashed.hash_files, "1 reads as true");
+        let plain =
+            from_lookup(|name| (name == "LEPTOS_HASH_FILES").then(|| "false".into())).unwrap();
+        assert!(!plain.hash_files);
 
         let err = from_lookup(|name| (name == "LEPTOS_SITE_ADDR").then(|| "localhost".into()))
             .unwrap_err();

@@ -27,6 +27,9 @@ pub struct AppConfig {
     pub settings: Settings,
     /// Leptos' options: where the built site is and where to listen.
     pub leptos: LeptosOptions,
+    /// Running under `cargo leptos watch` (`LEPTOS_WATCH`): pages may open the live-reload
+    /// websocket.
+    pub watching: bool,
 }
 
 /// Why the configuration could not be read.
@@ -63,6 +66,7 @@ impl AppConfig {
             env: EnvConfig::from_lookup(get)?,
             settings: Settings::load(get)?,
             leptos: leptos_options::from_lookup(get)?,
+            watching: get("LEPTOS_WATCH").is_some(),
         })
     }
 
@@ -73,6 +77,7 @@ impl AppConfig {
             env: EnvConfig::from_lookup(&get)?,
             settings: Settings::shipped(),
             leptos: leptos_options::from_lookup(&get)?,
+            watching: get("LEPTOS_WATCH").is_some(),
         })
     }
 

@@ -12,9 +12,11 @@ use leptos::prelude::*;
 use leptos_router::{components::Route, path, MatchNestedRoutes, SsrMode};
 
 /// The pages only signed-in people may see: declare yours here, and nowhere else. The
-/// server derives its route guard from this list: a signed-out request never renders
-/// them, and an expired session is refreshed first. In the browser, wrap the page in
-/// `<RequireUser>` (or `<RequirePermission>`), which sends signed-out people home.
+/// server derives its route guard from this list: a signed-out request for one is sent
+/// home before it renders, and an expired session is refreshed first. In the browser,
+/// wrap the page in `<RequireUser>` (or `<RequirePermission>`), which sends signed-out
+/// people home during navigation. Keep `<SignedInRoutes/>` directly inside `<Routes>`
+/// (the server refuses to start otherwise); the home page cannot be one of these.
 #[component(transparent)]
 pub fn SignedInRoutes() -> impl MatchNestedRoutes + Clone {
     view! {

@@ -95,7 +95,7 @@ pub fn assemble(config: &AppConfig) -> Result<Server, StartError> {
             .environment_url
             .origin()
             .ascii_serialization(),
-        reload_port: std::env::var_os("LEPTOS_WATCH").map(|_| config.leptos.reload_port),
+        reload_port: config.watching.then_some(config.leptos.reload_port),
         hsts: env.app_url.scheme() == "https",
         session_cookies,
     });
@@ -116,7 +116,7 @@ pub fn assemble(config: &AppConfig) -> Result<Server, StartError> {
         origin: AppOrigin(env.app_url.origin().ascii_serialization().into()),
         api,
         webhooks,
-        signed_in: super::router::signed_in_paths(),
+        signed_in: super::router::signed_in_paths()?,
     };
     Ok(Server {
         router: router(state),

@@ -66,4 +66,6 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
     #[error("cannot create the OpenID Connect client: {0}")]
     Oidc(#[from] crate::oidc::OidcError),
+    #[error("{0}")]
+    Routes(String),
 }

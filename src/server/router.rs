@@ -4,7 +4,7 @@ use super::{
     middleware::{
         asset_cache_headers, malformed_arguments_are_client_errors, request_span, RequestIds,
     },
-    AppState,
+    AppState, StartError,
 };
 use crate::{
     app::{shell, App, SignedInPages},
@@ -88,22 +88,34 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     route_lists().0.clone()
 }
 
-/// The pages declared inside `<SignedInRoutes>`: the route guard's list.
-pub fn signed_in_paths() -> SignedInPaths {
-    route_lists().1.clone()
+/// The pages declared inside `<SignedInRoutes>`: the route guard's list. Fails when one
+/// of them is not where the app routes it (`<SignedInRoutes/>` moved under a parent
+/// route or a router base), so the guard can never protect other paths than the pages.
+pub fn signed_in_paths() -> Result<SignedInPaths, StartError> {
+    let (all, signed_in) = route_lists();
+    let routed: Vec<&str> = all.iter().map(|listing| listing.path()).collect();
+    match signed_in.iter().find(|path| !routed.contains(&path.as_str())) {
+        Some(path) => Err(StartError::Routes(format!(
+            "the signed-in page {path} is not routed at that path: keep <SignedInRoutes/> directly inside <Routes> in src/app.rs"
+        ))),
+        None => Ok(SignedInPaths::new(signed_in.iter().cloned())),
+    }
 }
 
 /// Every route, and the signed-in ones, generated once per process (see [`route_list`]).
-fn route_lists() -> &'static (Vec<leptos_axum::AxumRouteListing>, SignedInPaths) {
-    static ROUTES: std::sync::OnceLock<(Vec<leptos_axum::AxumRouteListing>, SignedInPaths)> =
+/// The home page is never a signed-in page: it is where the guard sends signed-out people
+/// (and leptos_axum lists `/` for a route tree with no routes at all).
+fn route_lists() -> &'static (Vec<leptos_axum::AxumRouteListing>, Vec<String>) {
+    static ROUTES: std::sync::OnceLock<(Vec<leptos_axum::AxumRouteListing>, Vec<String>)> =
         std::sync::OnceLock::new();
     ROUTES.get_or_init(|| {
         let all = generate_route_list(App);
         let signed_in = generate_route_list(SignedInPages)
             .iter()
             .map(|listing| listing.path().to_string())
-            .collect::<Vec<_>>();
-        (all, SignedInPaths::new(signed_in))
+            .filter(|path| path != "/")
+            .collect();
+        (all, signed_in)
     })
 }
 
@@ -113,7 +125,7 @@ mod tests {
 
     #[test]
     fn the_guard_protects_exactly_the_pages_declared_signed_in() {
-        let signed_in = signed_in_paths();
+        let signed_in = signed_in_paths().expect("every signed-in page is routed");
         for page in [
             "/dashboard/profile",
             "/dashboard/account",

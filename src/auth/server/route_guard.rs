@@ -1,6 +1,10 @@
-//! The route guard: pages declared inside `<SignedInRoutes>` (`src/app.rs`) render only
-//! for a valid session. The server learns which paths those are from the route tree
+//! The route guard: pages declared inside `<SignedInRoutes>` (`src/pages/mod.rs`) render
+//! only for a valid session. The server learns which paths those are from the route tree
 //! itself ([`SignedInPaths`]), so a protected page is declared once.
+//!
+//! A request path is compared in every spelling the app's router might resolve to the
+//! same page: as sent, percent-decoded, and normalised the way the URL parser behind
+//! Leptos' router normalises it (`.` and `..` segments removed, `\` read as `/`).
 
 use super::{
     handlers::{no_store, refresh_url, see_other},
@@ -26,14 +30,29 @@ impl SignedInPaths {
         SignedInPaths(paths.into_iter().collect())
     }
 
-    /// True when `path` is one of the signed-in pages, however it is spelled: percent-
-    /// encoded or not, with doubled or trailing slashes (erring towards protecting).
+    /// True when `path` is one of the signed-in pages, however it is spelled (erring
+    /// towards protecting).
     pub fn contains(&self, path: &str) -> bool {
-        let decoded = percent_decode(path);
+        let spellings = spellings(path);
         self.0
             .iter()
-            .any(|pattern| matches(pattern, path) || matches(pattern, &decoded))
+            .any(|pattern| spellings.iter().any(|path| matches(pattern, path)))
     }
+}
+
+/// `path` as sent, percent-decoded, and each normalised as a URL parser does.
+fn spellings(path: &str) -> Vec<String> {
+    let decoded = percent_decode(path);
+    let normalised = |p: &str| {
+        url::Url::parse(&format!("http://app.invalid/{}", p.trim_start_matches('/')))
+            .map(|url| url.path().to_string())
+            .ok()
+    };
+    let mut all = vec![path.to_string()];
+    all.extend(normalised(path));
+    all.extend(normalised(&decoded));
+    all.push(decoded);
+    all
 }
 
 /// Matches a request path against a route pattern: `{name}` stands for one segment,
@@ -97,6 +116,13 @@ mod tests {
             "//dashboard//profile",
             "/dashboard/%70rofile",
             "/%2564ashboard/profile",
+            "/dashboard/profile/.",
+            "/dashboard/x/../profile",
+            "/dashboard/%2e/profile",
+            "/dashboard/%2E%2E/dashboard/profile",
+            "/dashboard\\profile",
+            "/dashboard/profile\\",
+            "/x/../dashboard/profile",
             "/reports/7",
             "/files/a/b/c",
         ] {

@@ -31,7 +31,16 @@ echo "==> the README's 'remove the built-in provider' recipe, followed in a copy
 scripts/check-without-dev-idp.sh
 
 echo "==> cargo leptos end-to-end: build, then the Playwright browser tests (end2end/e2e.sh)"
-cargo leptos end-to-end
+# cargo-leptos 0.3.7's end-to-end exits 0 when its build fails, without running the
+# tests: build first (which does fail), and have e2e.sh mark that Playwright passed.
+cargo leptos build
+e2e_passed=$(mktemp)
+trap 'rm -f "$e2e_passed"' EXIT
+E2E_PASSED_MARKER="$e2e_passed" cargo leptos end-to-end
+if [ "$(cat "$e2e_passed")" != "passed" ]; then
+  echo "error: cargo leptos end-to-end did not run the browser tests to success" >&2
+  exit 1
+fi
 
 echo "==> production build: no built-in provider; the journey against it through the external provider"
 scripts/build-release.sh

@@ -9,7 +9,10 @@ pub mod organization;
 pub mod profile;
 
 use leptos::prelude::*;
-use leptos_router::{components::Route, path, MatchNestedRoutes, SsrMode};
+use leptos_router::{
+    components::{Outlet, ParentRoute, Route},
+    path, MatchNestedRoutes, SsrMode,
+};
 
 /// The pages only signed-in people may see: declare yours here, and nowhere else. The
 /// server derives its route guard from this list: a signed-out request for one is sent
@@ -19,10 +22,15 @@ use leptos_router::{components::Route, path, MatchNestedRoutes, SsrMode};
 /// (the server refuses to start otherwise); the home page cannot be one of these.
 #[component(transparent)]
 pub fn SignedInRoutes() -> impl MatchNestedRoutes + Clone {
+    // One parent route without a path segment or markup of its own, so the list is a
+    // single route (what the router accepts from a component, also when cargo-leptos
+    // erases component types in development builds).
     view! {
-        <Route path=path!("/dashboard/profile") view=profile::ProfilePage ssr=SsrMode::Async/>
-        <Route path=path!("/dashboard/account") view=account::AccountPage ssr=SsrMode::Async/>
-        <Route path=path!("/dashboard/organization") view=organization::OrganizationPage ssr=SsrMode::Async/>
+        <ParentRoute path=path!("") view=Outlet ssr=SsrMode::Async>
+            <Route path=path!("/dashboard/profile") view=profile::ProfilePage ssr=SsrMode::Async/>
+            <Route path=path!("/dashboard/account") view=account::AccountPage ssr=SsrMode::Async/>
+            <Route path=path!("/dashboard/organization") view=organization::OrganizationPage ssr=SsrMode::Async/>
+        </ParentRoute>
     }
     .into_inner()
 }

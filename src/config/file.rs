@@ -35,6 +35,14 @@ pub struct AuthSettings {
     pub clock_leeway_secs: u64,
     pub http_connect_timeout_secs: u64,
     pub http_timeout_secs: u64,
+    /// How long a person may wait, at most, for anything that needs the provider.
+    pub provider_budget_ms: u64,
+    /// Failures in a row that open the circuit breaker.
+    pub breaker_failures: u32,
+    /// Its first pause.
+    pub breaker_open_secs: u64,
+    /// Its longest pause.
+    pub breaker_max_open_secs: u64,
     pub jwks_refetch_min_interval_secs: u64,
     pub refresh_reuse_grace_secs: u64,
     /// How long a session can live (its refresh tokens' life at the provider): how long
@@ -69,6 +77,10 @@ impl AuthSettings {
     }
     pub fn http_timeout(&self) -> Duration {
         Duration::from_secs(self.http_timeout_secs)
+    }
+    /// The whole wait for the provider in one page or action.
+    pub fn provider_budget(&self) -> Duration {
+        Duration::from_millis(self.provider_budget_ms)
     }
 }
 
@@ -170,6 +182,15 @@ impl Settings {
         }
         if auth.http_timeout_secs == 0 || auth.http_connect_timeout_secs == 0 {
             return Err("auth.http_*timeout_secs must be at least 1".into());
+        }
+        if auth.provider_budget_ms < 1000 {
+            return Err("auth.provider_budget_ms must be at least 1000".into());
+        }
+        if auth.breaker_failures == 0
+            || auth.breaker_open_secs == 0
+            || auth.breaker_max_open_secs < auth.breaker_open_secs
+        {
+            return Err("auth.breaker_failures and auth.breaker_open_secs must be at least 1, and auth.breaker_max_open_secs at least breaker_open_secs".into());
         }
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 use super::{
     authorize::{authorization_url, AuthorizationOptions, AuthorizationRequest},
+    breaker::{Breaker, BreakerSettings},
     discovery::{discover, ClientAuthMethod, ProviderMetadata},
     jwks::{JwksCache, KeySource},
     logout::logout_url,
@@ -65,6 +66,8 @@ pub struct ClientConfig {
     /// How to authenticate at the token endpoint; `None` follows discovery (see
     /// [`ProviderMetadata::client_auth`]).
     pub client_auth: Option<ClientAuthMethod>,
+    /// When to stop calling a failing provider for a while.
+    pub breaker: BreakerSettings,
 }
 
 /// What we learn about the provider on first use.
@@ -117,6 +120,7 @@ pub struct OidcClient {
     http: reqwest::Client,
     provider: OnceCell<Arc<Provider>>,
     validated: ValidatedTokens,
+    breaker: Arc<Breaker>,
 }
 
 impl OidcClient {
@@ -135,6 +139,7 @@ impl OidcClient {
             .build()
             .map_err(|e| OidcError::Unreachable(format!("cannot build the HTTP client: {e}")))?;
         Ok(OidcClient {
+            breaker: Arc::new(Breaker::new(config.breaker)),
             config,
             http,
             provider: OnceCell::new(),
@@ -149,16 +154,26 @@ impl OidcClient {
         &self.config
     }
 
+    /// `Err` while the provider is being left alone after failures (see [`Breaker`]):
+    /// sending a person to its login page now would leave them waiting.
+    pub fn check_available(&self) -> Result<(), OidcError> {
+        self.breaker.check()
+    }
+
     async fn provider(&self) -> Result<&Arc<Provider>, OidcError> {
         self.provider
             .get_or_try_init(|| async {
-                let metadata = discover(&self.http, &self.config.environment_url).await?;
+                let metadata = self
+                    .breaker
+                    .call(discover(&self.http, &self.config.environment_url))
+                    .await?;
                 tracing::info!(issuer = %metadata.issuer, "identity provider discovered");
                 let jwks = JwksCache::new(
                     self.http.clone(),
                     metadata.jwks_uri.clone(),
                     self.config.jwks_min_refetch_interval,
-                );
+                )
+                .guarded_by(self.breaker.clone());
                 Ok(Arc::new(Provider { metadata, jwks }))
             })
             .await
@@ -224,27 +239,29 @@ impl OidcClient {
         code_verifier: &str,
     ) -> Result<TokenSet, OidcError> {
         let provider = self.provider().await?;
-        token::exchange_code(
-            &self.http,
-            &provider.metadata.token_endpoint,
-            &self.client_auth(&provider.metadata),
-            code,
-            &self.config.redirect_uri,
-            code_verifier,
-        )
-        .await
+        self.breaker
+            .call(token::exchange_code(
+                &self.http,
+                &provider.metadata.token_endpoint,
+                &self.client_auth(&provider.metadata),
+                code,
+                &self.config.redirect_uri,
+                code_verifier,
+            ))
+            .await
     }
 
     /// Refreshes tokens with a (rotating) refresh token.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenSet, OidcError> {
         let provider = self.provider().await?;
-        token::refresh(
-            &self.http,
-            &provider.metadata.token_endpoint,
-            &self.client_auth(&provider.metadata),
-            refresh_token,
-        )
-        .await
+        self.breaker
+            .call(token::refresh(
+                &self.http,
+                &provider.metadata.token_endpoint,
+                &self.client_auth(&provider.metadata),
+                refresh_token,
+            ))
+            .await
     }
 
     /// Validates an ID token and binds it to the access token issued with it (`at_hash`,
@@ -303,7 +320,14 @@ impl OidcClient {
     ) -> Result<Option<UserInfo>, OidcError> {
         let provider = self.provider().await?;
         match &provider.metadata.userinfo_endpoint {
-            Some(endpoint) => fetch_userinfo(&self.http, endpoint, access_token, expected_sub)
+            Some(endpoint) => self
+                .breaker
+                .call(fetch_userinfo(
+                    &self.http,
+                    endpoint,
+                    access_token,
+                    expected_sub,
+                ))
                 .await
                 .map(Some),
             None => Ok(None),
@@ -330,14 +354,15 @@ impl OidcClient {
         let Some(endpoint) = &provider.metadata.revocation_endpoint else {
             return Ok(false);
         };
-        token::revoke(
-            &self.http,
-            endpoint,
-            &self.client_auth(&provider.metadata),
-            refresh_token,
-        )
-        .await
-        .map(|()| true)
+        self.breaker
+            .call(token::revoke(
+                &self.http,
+                endpoint,
+                &self.client_auth(&provider.metadata),
+                refresh_token,
+            ))
+            .await
+            .map(|()| true)
     }
 
     /// The provider's logout URL for this session.

@@ -48,9 +48,23 @@ pub enum OidcError {
     /// A token failed validation.
     #[error("token rejected: {0}")]
     InvalidToken(#[from] ValidationError),
+    /// The provider has been failing: it is not called again for a while (the circuit
+    /// breaker is open), so nobody waits on it.
+    #[error("the identity provider has been failing; not calling it for another {0:?}")]
+    CircuitOpen(std::time::Duration),
 }
 
 impl OidcError {
+    /// True when the provider failed to answer (no connection, no answer in time, a 5xx,
+    /// or it is being left alone after such failures), as opposed to answering "no".
+    pub fn is_outage(&self) -> bool {
+        match self {
+            OidcError::Timeout(_) | OidcError::Unreachable(_) | OidcError::CircuitOpen(_) => true,
+            OidcError::UnexpectedStatus { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+
     /// True when the provider said the grant (code or refresh token) is no longer valid,
     /// so retrying with it is pointless and the session has ended.
     pub fn is_invalid_grant(&self) -> bool {

@@ -12,7 +12,7 @@
 //! can send ([`KeySource::Untrusted`]: bearer tokens, IdP-initiated tokens, cookies) share
 //! the rate-limited budget.
 
-use super::OidcError;
+use super::{Breaker, OidcError};
 use jsonwebtoken::{
     jwk::{Jwk, PublicKeyUse},
     DecodingKey,
@@ -20,7 +20,7 @@ use jsonwebtoken::{
 use std::{
     sync::{
         atomic::{AtomicU64, Ordering},
-        RwLock,
+        Arc, RwLock,
     },
     time::{Duration, Instant},
 };
@@ -51,6 +51,7 @@ struct CachedKey {
 pub struct JwksCache {
     jwks_uri: Url,
     http: reqwest::Client,
+    breaker: Option<Arc<Breaker>>,
     min_refetch_interval: Duration,
     keys: RwLock<Vec<CachedKey>>,
     /// Serialises fetches; holds whether the set was loaded and when it was last
@@ -65,11 +66,18 @@ impl JwksCache {
         JwksCache {
             jwks_uri,
             http,
+            breaker: None,
             min_refetch_interval,
             keys: RwLock::new(Vec::new()),
             fetch_state: tokio::sync::Mutex::new(FetchState::default()),
             fetches: AtomicU64::new(0),
         }
+    }
+
+    /// Fetches go through `breaker` (the provider's circuit breaker).
+    pub fn guarded_by(mut self, breaker: Arc<Breaker>) -> Self {
+        self.breaker = Some(breaker);
+        self
     }
 
     /// How many times the key set has been fetched from the provider.
@@ -126,6 +134,13 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<Vec<CachedKey>, OidcError> {
+        match &self.breaker {
+            Some(breaker) => breaker.call(self.fetch_now()).await,
+            None => self.fetch_now().await,
+        }
+    }
+
+    async fn fetch_now(&self) -> Result<Vec<CachedKey>, OidcError> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
         let endpoint = self.jwks_uri.to_string();
         let response = self

@@ -11,6 +11,7 @@
 //! Server-only: nothing here is compiled into the browser bundle.
 
 pub mod authorize;
+pub mod breaker;
 pub mod client;
 pub mod discovery;
 pub mod error;
@@ -25,6 +26,7 @@ pub mod userinfo;
 pub mod validate;
 
 pub use authorize::{AuthorizationOptions, Pkce, Prompt};
+pub use breaker::{Breaker, BreakerSettings};
 pub use client::{ClientConfig, ClientSecret, OidcClient};
 pub use error::OidcError;
 pub use jwks::KeySource;

@@ -6,7 +6,7 @@ use super::{router::router, AppState, StartError};
 use crate::{
     auth::server::{cookies::CookiePolicy, request_site::AppOrigin, AuthService, SharedAuth},
     config::{file::TokenEndpointAuthSetting, AppConfig},
-    oidc::{discovery::ClientAuthMethod, ClientConfig, OidcClient},
+    oidc::{discovery::ClientAuthMethod, BreakerSettings, ClientConfig, OidcClient},
     response_headers::HeaderPolicy,
     store::{SessionStore, StoreSettings},
     webhooks::{RecentEvents, Webhooks},
@@ -48,6 +48,11 @@ pub fn assemble(config: &AppConfig) -> Result<Server, StartError> {
             TokenEndpointAuthSetting::Auto => None,
             TokenEndpointAuthSetting::ClientSecretPost => Some(ClientAuthMethod::Post),
             TokenEndpointAuthSetting::ClientSecretBasic => Some(ClientAuthMethod::Basic),
+        },
+        breaker: BreakerSettings {
+            failures: auth_settings.breaker_failures,
+            open_for: Duration::from_secs(auth_settings.breaker_open_secs),
+            max_open_for: Duration::from_secs(auth_settings.breaker_max_open_secs),
         },
     })?;
 

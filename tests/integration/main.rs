@@ -19,6 +19,7 @@ mod production;
 mod provider_faults;
 mod recipes;
 mod redirects;
+mod resilience;
 mod shared_store;
 mod sso;
 mod token_kinds;

@@ -105,7 +105,10 @@ impl DevIdp {
         let addr = listener.local_addr()?;
         let issuer = Url::parse(&format!("http://{addr}"))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        let client_secret = crypto::random_token();
+        let client_secret = settings
+            .client_secret
+            .clone()
+            .unwrap_or_else(crypto::random_token);
         let state = Arc::new(store::IdpState::new(
             settings,
             registration,

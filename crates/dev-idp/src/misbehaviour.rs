@@ -74,6 +74,13 @@ pub enum Misbehaviour {
     UserinfoAboutAnotherUser,
     /// As `ProfileOnlyFromUserinfo`, but the UserInfo endpoint answers 503 (an outage).
     UserinfoDown,
+    /// As `ProfileOnlyFromUserinfo`, but the UserInfo endpoint never answers.
+    UserinfoHangs,
+    /// The outage that holds connections: every endpoint accepts the request and never
+    /// answers.
+    Hangs,
+    /// Every endpoint answers, correctly, after 3 seconds.
+    AnswersSlowly,
     /// Valid tokens in a token response padded to 4 MiB: the app must refuse to read it.
     OversizedTokenResponse,
     /// An outage of the key set alone: `/keys` answers 503, tokens are still issued.
@@ -175,6 +182,7 @@ impl Misbehaviour {
             Misbehaviour::ProfileOnlyFromUserinfo
             | Misbehaviour::UserinfoAboutAnotherUser
             | Misbehaviour::UserinfoDown
+            | Misbehaviour::UserinfoHangs
                 if is_id_token =>
             {
                 if let Some(map) = claims.as_object_mut() {

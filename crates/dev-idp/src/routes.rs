@@ -41,7 +41,29 @@ pub fn router(state: Shared) -> Router {
         .route("/", get(home))
         .route("/session/end", axum::routing::post(end_session))
         .route("/idp-initiated", get(idp_initiated))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_or_hang,
+        ))
         .with_state(state)
+}
+
+/// Counts every request; under `Misbehaviour::Hangs`, accepts it and never answers; under
+/// `Misbehaviour::AnswersSlowly`, answers after 3 seconds.
+async fn count_or_hang(
+    State(state): State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    Counters::bump(&state.counters.requests);
+    match state.misbehaviour() {
+        Some(Misbehaviour::Hangs) => std::future::pending::<()>().await,
+        Some(Misbehaviour::AnswersSlowly) => {
+            tokio::time::sleep(std::time::Duration::from_secs(3)).await
+        }
+        _ => {}
+    }
+    next.run(request).await
 }
 
 pub(super) fn now() -> i64 {
@@ -138,6 +160,9 @@ async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Response {
     Counters::bump(&state.counters.userinfo);
     if state.misbehaviour() == Some(Misbehaviour::UserinfoDown) {
         return (StatusCode::SERVICE_UNAVAILABLE, "down for maintenance").into_response();
+    }
+    if state.misbehaviour() == Some(Misbehaviour::UserinfoHangs) {
+        std::future::pending::<()>().await;
     }
     let unauthorized = || {
         let mut response = oauth_error(

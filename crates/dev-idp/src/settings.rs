@@ -19,6 +19,10 @@ pub struct DevIdpSettings {
     /// People who can log in straight away.
     #[serde(default)]
     pub users: Vec<SeededUser>,
+    /// The app's client secret; `None` makes a random one at start-up. Never read from
+    /// the file: tests that restart the provider under the same app set it.
+    #[serde(skip)]
+    pub client_secret: Option<String>,
     /// Where the provider keeps its memory across restarts (the development loop; see
     /// [`crate::persist`]). Never read from the file.
     #[serde(skip)]

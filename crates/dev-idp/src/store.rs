@@ -27,6 +27,8 @@ pub struct Counters {
     pub revocation: AtomicU64,
     /// Back-channel logout tokens sent to the app.
     pub backchannel_logouts: AtomicU64,
+    /// Every request received, answered or not.
+    pub requests: AtomicU64,
 }
 
 impl Counters {

@@ -100,8 +100,23 @@ pub struct CallbackQuery {
 }
 
 impl AuthService {
-    /// Starts a login: stores the login state cookie and returns the provider URL.
+    /// Starts a login: stores the login state cookie and returns the provider URL. While
+    /// the provider is failing (the circuit breaker is open), refuses at once rather than
+    /// send the person to a page that will not load.
     pub async fn begin_login(
+        &self,
+        jar: &Cookies,
+        intent: LoginIntent,
+        hints: &LoginHints,
+        return_to: Option<&str>,
+    ) -> Result<Url, BeginLoginError> {
+        self.oidc.check_available()?;
+        let flow = self.begin_login_now(jar, intent, hints, return_to);
+        self.by_deadline(self.provider_deadline(), flow, BeginLoginError::Provider)
+            .await
+    }
+
+    async fn begin_login_now(
         &self,
         jar: &Cookies,
         intent: LoginIntent,
@@ -122,8 +137,19 @@ impl AuthService {
     }
 
     /// Finishes a login at the callback: checks the login state, exchanges the code,
-    /// validates the tokens and stores the session. Returns where to go next.
+    /// validates the tokens and stores the session. Returns where to go next. Every
+    /// provider call together stays within the provider budget.
     pub async fn complete_login(
+        &self,
+        jar: &Cookies,
+        query: &CallbackQuery,
+    ) -> Result<String, CallbackError> {
+        let flow = self.complete_login_now(jar, query);
+        self.by_deadline(self.provider_deadline(), flow, CallbackError::Exchange)
+            .await
+    }
+
+    async fn complete_login_now(
         &self,
         jar: &Cookies,
         query: &CallbackQuery,

@@ -8,8 +8,9 @@ use tower_cookies::Cookies;
 impl AuthService {
     /// Ends the session here and returns where to send the browser: the provider's
     /// logout URL, or our own post-logout page if the provider cannot be reached (the
-    /// local session is gone either way).
+    /// local session is gone either way). The provider calls stay within the budget.
     pub async fn logout(&self, jar: &Cookies, headers: &HeaderMap) -> String {
+        let deadline = self.provider_deadline();
         let id = self.cookies.id_cookie(jar);
         let refresh = id
             .as_ref()
@@ -19,14 +20,16 @@ impl AuthService {
         // RFC 7009: the refresh token dies with the session, so a copy of the cookie
         // (or a browser that never reaches the provider's logout page) cannot revive it.
         if let Some(refresh) = refresh {
-            match self.oidc.revoke_refresh_token(&refresh.refresh_token).await {
+            let revocation = self.oidc.revoke_refresh_token(&refresh.refresh_token);
+            match self.by_deadline(deadline, revocation, |e| e).await {
                 Ok(true) => tracing::info!("refresh token revoked at the provider"),
                 Ok(false) => {}
                 Err(err) => tracing::warn!(%err, "the provider did not revoke the refresh token"),
             }
         }
         let state = crate::util::random_token();
-        match self.oidc.logout_url(id_token.as_deref(), &state).await {
+        let logout_url = self.oidc.logout_url(id_token.as_deref(), &state);
+        match self.by_deadline(deadline, logout_url, |e| e).await {
             Ok(url) => url.to_string(),
             Err(err) => {
                 tracing::warn!(%err, "provider logout URL unavailable; logging out locally");

@@ -79,4 +79,28 @@ impl AuthService {
     pub fn location(&self, path: &str) -> String {
         absolute_location(&self.app_url, path)
     }
+
+    /// When a page or action started now must have its answer from the provider
+    /// (`provider_budget_ms`).
+    pub(crate) fn provider_deadline(&self) -> tokio::time::Instant {
+        tokio::time::Instant::now() + self.settings.provider_budget()
+    }
+
+    /// Runs `flow` until `deadline`. Past it the flow is abandoned (its unfinished
+    /// provider call counts as a failure for the circuit breaker) and the answer is
+    /// `on_timeout` of an [`OidcError::Timeout`](crate::oidc::OidcError::Timeout).
+    pub(crate) async fn by_deadline<T, E>(
+        &self,
+        deadline: tokio::time::Instant,
+        flow: impl std::future::Future<Output = Result<T, E>>,
+        on_timeout: impl FnOnce(crate::oidc::OidcError) -> E,
+    ) -> Result<T, E> {
+        match tokio::time::timeout_at(deadline, flow).await {
+            Ok(result) => result,
+            Err(_) => Err(on_timeout(crate::oidc::OidcError::Timeout(format!(
+                "no answer within {} ms",
+                self.settings.provider_budget_ms
+            )))),
+        }
+    }
 }

@@ -48,8 +48,22 @@ impl AuthService {
     /// stores the rotated tokens and returns the new session. The refresh cookie must be
     /// bound to this browser's ID cookie, or nothing is touched. When the provider says
     /// the grant is dead the session cookies are cleared, if `may_end_session` (a request
-    /// from another site may refresh, never end a session).
+    /// from another site may refresh, never end a session). Within the provider budget:
+    /// past it, the session is kept and the answer is `Unavailable`.
     pub async fn refresh(
+        &self,
+        jar: &Cookies,
+        headers: &HeaderMap,
+        may_end_session: bool,
+    ) -> Result<Session, RefreshError> {
+        let flow = self.refresh_now(jar, headers, may_end_session);
+        self.by_deadline(self.provider_deadline(), flow, |timeout| {
+            RefreshError::Unavailable(Arc::new(timeout))
+        })
+        .await
+    }
+
+    async fn refresh_now(
         &self,
         jar: &Cookies,
         headers: &HeaderMap,

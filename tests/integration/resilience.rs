@@ -1,0 +1,257 @@
+//! A provider that accepts connections and never answers: every page or action that needs
+//! it answers within the 5-second budget, the circuit breaker then answers at once, the
+//! signed-in keep using the app, and the first success closes the breaker.
+
+use crate::common::*;
+use dev_idp::{Counters, Misbehaviour};
+use reqwest::StatusCode;
+use std::time::{Duration, Instant};
+
+/// What a person may wait, at most, for an answer when the provider hangs.
+const BUDGET: Duration = Duration::from_secs(5);
+/// An answer "at once": far below the budget, with room for a loaded test machine.
+const AT_ONCE: Duration = Duration::from_millis(1000);
+
+async fn timed<F: std::future::Future>(f: F) -> (F::Output, Duration) {
+    let started = Instant::now();
+    let output = f.await;
+    (output, started.elapsed())
+}
+
+/// An app whose breaker opens after 3 failures for 1 s (doubling), for a short test.
+async fn app() -> TestApp {
+    TestApp::builder()
+        .configure(|config| {
+            let auth = &mut config.settings.auth;
+            auth.breaker_failures = 3;
+            auth.breaker_open_secs = 1;
+            auth.breaker_max_open_secs = 4;
+        })
+        .start()
+        .await
+}
+
+#[tokio::test]
+async fn a_hung_provider_gets_answers_within_the_budget_then_at_once_and_recovers() {
+    let app = app().await;
+    let idp = app.idp();
+    // Ada is signed in; a login of Grace's is half-way (back from the provider, not yet
+    // at the callback).
+    let mut ada = Browser::default();
+    log_in(&mut ada, &app, "ada@example.com").await;
+    let mut grace = Browser::default();
+    let authorize = start_login(&mut grace, &app, "login").await;
+    let callback = continue_as(&mut grace, &authorize, "grace@example.com", None).await;
+
+    idp.misbehave(Some(Misbehaviour::Hangs)).unwrap();
+    let profile = app.url.join("/dashboard/profile").unwrap();
+    let refresh = app.url.join("/auth/refresh").unwrap();
+
+    // 1. The callback's code exchange: the "not answering" page, within the budget.
+    let (response, waited) = timed(grace.get(&callback)).await;
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert!(waited < BUDGET, "callback answered after {waited:?}");
+    // 2 and 3. Refreshes: the retry page, within the budget; the session is kept.
+    for _ in 0..2 {
+        let (response, waited) = timed(ada.get(&refresh)).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(waited < BUDGET, "refresh answered after {waited:?}");
+    }
+    let before = Counters::get(&idp.counters().requests);
+
+    // The breaker is open: the same answers, at once, and nobody is sent to the provider.
+    let (response, waited) = timed(ada.get(&refresh)).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        waited < AT_ONCE,
+        "an open breaker answered after {waited:?}"
+    );
+    let mut newcomer = Browser::default();
+    let (response, waited) = timed(newcomer.post_form(
+        &app.url.join("/auth/login").unwrap(),
+        &[("intent", "login")],
+    ))
+    .await;
+    assert!(waited < AT_ONCE, "login start answered after {waited:?}");
+    assert_eq!(
+        location(&response, &app.url).as_str(),
+        app.url
+            .join("/?notice=provider_unavailable")
+            .unwrap()
+            .as_str(),
+        "login start shows the notice instead of sending people into the hung provider"
+    );
+    // Ada's access token is still valid: her pages need no provider, and render.
+    let (response, waited) = timed(ada.get(&profile)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(waited < AT_ONCE);
+    assert_eq!(
+        Counters::get(&idp.counters().requests),
+        before,
+        "nothing reached the provider while the breaker was open"
+    );
+
+    // The provider recovers: after the pause, one trial succeeds and closes the breaker.
+    idp.misbehave(None).unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let response = ada.get(&refresh).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "the trial refresh succeeds"
+    );
+    let mut later = Browser::default();
+    log_in(&mut later, &app, "grace@example.com").await;
+}
+
+#[tokio::test]
+async fn a_login_start_with_a_hung_provider_answers_within_the_budget() {
+    // Before the first login the app has not discovered the provider yet: login start
+    // needs it.
+    let app = app().await;
+    app.idp().misbehave(Some(Misbehaviour::Hangs)).unwrap();
+    let mut browser = Browser::default();
+    let (response, waited) = timed(browser.post_form(
+        &app.url.join("/auth/login").unwrap(),
+        &[("intent", "login")],
+    ))
+    .await;
+    assert!(waited < BUDGET, "login start answered after {waited:?}");
+    assert_eq!(
+        location(&response, &app.url).as_str(),
+        app.url
+            .join("/?notice=provider_unavailable")
+            .unwrap()
+            .as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_hung_userinfo_endpoint_answers_within_the_budget() {
+    let app = app().await;
+    app.idp()
+        .misbehave(Some(Misbehaviour::UserinfoHangs))
+        .unwrap();
+    let mut browser = Browser::default();
+    let authorize = start_login(&mut browser, &app, "login").await;
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    let (response, waited) = timed(browser.get(&callback)).await;
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert!(waited < BUDGET, "the callback answered after {waited:?}");
+}
+
+#[tokio::test]
+async fn the_server_starts_at_once_with_a_hung_provider_and_logs_in_once_it_is_back() {
+    // The provider's address accepts connections and never answers.
+    let hung = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let provider_addr = hung.local_addr().unwrap();
+    let holding = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((connection, _)) = hung.accept().await {
+            held.push(connection);
+        }
+    });
+    let app_addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let app_url = url::Url::parse(&format!("http://127.0.0.1:{}", app_addr.port())).unwrap();
+    const CLIENT_SECRET: &str = "a-client-secret-for-the-restart-test";
+    let started = Instant::now();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_scalekit-leptos-starter"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("APP_URL", app_url.as_str().trim_end_matches('/'))
+        .env("LEPTOS_SITE_ADDR", app_addr.to_string())
+        .env(
+            "SCALEKIT_ENVIRONMENT_URL",
+            format!("http://{provider_addr}"),
+        )
+        .env("SCALEKIT_CLIENT_ID", "skc_dev_starter")
+        .env("SCALEKIT_CLIENT_SECRET", CLIENT_SECRET)
+        .env("SESSION_SECRET", "a-session-secret-for-the-restart-test")
+        .env("RUST_LOG", "warn")
+        .env_remove("LEPTOS_WATCH")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let healthz = app_url.join("/healthz").unwrap();
+    let ready = loop {
+        if reqwest::get(healthz.clone())
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            break started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the server never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut browser = Browser::default();
+    let login = app_url.join("/auth/login").unwrap();
+    let (response, waited) = timed(browser.post_form(&login, &[("intent", "login")])).await;
+    assert!(waited < BUDGET, "login start answered after {waited:?}");
+    assert_eq!(
+        location(&response, &app_url).as_str(),
+        app_url
+            .join("/?notice=provider_unavailable")
+            .unwrap()
+            .as_str()
+    );
+
+    // The provider comes back at its address: a login works, without a restart.
+    holding.abort();
+    let _ = holding.await;
+    let settings = dev_idp::DevIdpSettings {
+        addr: provider_addr,
+        client_secret: Some(CLIENT_SECRET.into()),
+        ..dev_idp::DevIdpSettings::default()
+    };
+    let base = app_url.as_str().trim_end_matches('/');
+    let _idp = dev_idp::DevIdp::start(
+        &settings,
+        dev_idp::Registration {
+            redirect_uris: vec![format!("{base}/auth/callback")],
+            post_logout_redirect_uris: vec![format!("{base}/")],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let response = browser.post_form(&login, &[("intent", "login")]).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let authorize = location(&response, &app_url);
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    let response = browser.get(&callback).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let profile = browser
+        .get(&app_url.join("/dashboard/profile").unwrap())
+        .await;
+    assert_eq!(profile.status(), StatusCode::OK);
+    let _ = server.kill();
+    let _ = server.wait();
+    println!("ready after {ready:?} with a hung provider");
+    assert!(
+        ready < Duration::from_secs(1),
+        "the server took {ready:?} to start with a hung provider"
+    );
+}
+
+#[tokio::test]
+async fn a_slow_provider_is_cut_off_at_the_budget_of_the_whole_request() {
+    // Each answer takes 3 s, under the 4 s limit of one call; the callback of a first
+    // login needs two (the code exchange, then the key set): 6 s without a budget for
+    // the whole request.
+    let app = app().await;
+    let mut browser = Browser::default();
+    let authorize = start_login(&mut browser, &app, "login").await;
+    let callback = continue_as(&mut browser, &authorize, "ada@example.com", None).await;
+    app.idp()
+        .misbehave(Some(Misbehaviour::AnswersSlowly))
+        .unwrap();
+    let (response, waited) = timed(browser.get(&callback)).await;
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert!(waited < BUDGET, "the callback answered after {waited:?}");
+}

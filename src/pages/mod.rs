@@ -11,7 +11,7 @@ pub mod profile;
 use leptos::prelude::*;
 use leptos_router::{
     components::{Outlet, ParentRoute, Route},
-    path, MatchNestedRoutes, SsrMode,
+    path, SsrMode,
 };
 
 /// The pages only signed-in people may see: declare yours here, and nowhere else. The
@@ -21,7 +21,7 @@ use leptos_router::{
 /// people home during navigation. Keep `<SignedInRoutes/>` directly inside `<Routes>`
 /// (the server refuses to start otherwise); the home page cannot be one of these.
 #[component(transparent)]
-pub fn SignedInRoutes() -> impl MatchNestedRoutes + Clone {
+pub fn SignedInRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
     // One parent route without a path segment or markup of its own, so the list is a
     // single route (what the router accepts from a component, also when cargo-leptos
     // erases component types in development builds).

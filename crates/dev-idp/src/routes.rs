@@ -41,11 +41,28 @@ pub fn router(state: Shared) -> Router {
         .route("/", get(home))
         .route("/session/end", axum::routing::post(end_session))
         .route("/idp-initiated", get(idp_initiated))
+        .route("/counters", get(counters))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_or_hang,
         ))
         .with_state(state)
+}
+
+/// How many requests each endpoint has served, as JSON (for `scripts/soak.sh`).
+async fn counters(State(state): State<Shared>) -> Response {
+    let c = &state.counters;
+    Json(json!({
+        "requests": Counters::get(&c.requests),
+        "discovery": Counters::get(&c.discovery),
+        "authorize": Counters::get(&c.authorize),
+        "token": Counters::get(&c.token),
+        "jwks": Counters::get(&c.jwks),
+        "userinfo": Counters::get(&c.userinfo),
+        "revocation": Counters::get(&c.revocation),
+        "logout": Counters::get(&c.logout),
+    }))
+    .into_response()
 }
 
 /// Counts every request; under `Misbehaviour::Hangs`, accepts it and never answers; under

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# A soak: the release build (with the built-in provider, 20-second access tokens) under
+# SOAK_MINUTES (default 30) of mixed traffic on loopback: signed-in people viewing pages
+# and refreshing, logging out and in, hostile requests. Prints, every minute, the
+# server's resident memory, latency percentiles, error counts, lost sessions and provider
+# requests (crates/soak); the report is kept in target/soak-report.txt. Exits 1 on any 5xx
+# or lost session. Not a test: figures go to PERFORMANCE.md.
+# Usage: scripts/soak.sh [--people N] [--workers N]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+minutes="${SOAK_MINUTES:-30}"
+app_port=3500
+idp_port=3501
+scripts/build-release.sh --with-dev-idp
+cargo build --release -p soak
+
+env -u SCALEKIT_ENVIRONMENT_URL -u SCALEKIT_CLIENT_ID -u SCALEKIT_CLIENT_SECRET \
+  -u SESSION_SECRET -u SESSION_STORE_URL -u LEPTOS_WATCH \
+  APP_URL="http://127.0.0.1:$app_port" LEPTOS_SITE_ADDR="127.0.0.1:$app_port" \
+  DEV_IDP_ADDR="127.0.0.1:$idp_port" DEV_IDP_ACCESS_TOKEN_TTL_SECS=20 RUST_LOG=warn \
+  target/release/scalekit-leptos-starter > target/soak-server.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$app_port/healthz" 2>/dev/null && break
+  sleep 0.1
+done
+echo "soak: $minutes minutes against pid $server (log: target/soak-server.log)"
+target/release/soak --url "http://127.0.0.1:$app_port" --idp "http://127.0.0.1:$idp_port" \
+  --pid "$server" --minutes "$minutes" "$@" | tee target/soak-report.txt

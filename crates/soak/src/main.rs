@@ -239,7 +239,9 @@ impl Load {
     }
 
     async fn log_out(&self, person: &mut Person) {
-        let _ = self
+        // The app's logout, then the provider's (which ends its own session, as a browser
+        // following the redirect would).
+        let logout = self
             .send(
                 person,
                 reqwest::Method::POST,
@@ -247,6 +249,13 @@ impl Load {
                 Some(&[]),
             )
             .await;
+        if let Some((302, Some(provider_logout), _)) = logout {
+            if !provider_logout.starts_with('/') {
+                let _ = self
+                    .send(person, reqwest::Method::GET, &provider_logout, None)
+                    .await;
+            }
+        }
         person.jar.clear();
         self.tally.lock().unwrap_or_else(|e| e.into_inner()).logouts += 1;
     }

@@ -115,7 +115,9 @@ impl Load {
         let mut request = self
             .http
             .request(method.clone(), url)
-            .header("cookie", person.cookie_header(&path));
+            .header("cookie", person.cookie_header(&path))
+            // A browser navigating: server functions answer forms with redirects.
+            .header("accept", "text/html,application/xhtml+xml");
         if url.starts_with(&self.app) {
             // The app's own pages: same-origin, as a browser sends.
             request = request.header("sec-fetch-site", "same-origin");

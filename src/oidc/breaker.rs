@@ -61,8 +61,11 @@ impl Breaker {
         }
     }
 
-    /// Runs `call` unless the breaker is open; records its outcome. A call abandoned
-    /// before it finished (the request's budget ran out) counts as an outage.
+    /// Runs `call` unless the breaker is open; records its outcome. A call dropped
+    /// unfinished records nothing (the person may simply have closed the tab: counting
+    /// that would let anyone open the breaker by hanging up); a trial dropped so hands
+    /// the trial to the next call. Budgets that run out are reported with
+    /// [`Breaker::record_timeout`].
     pub async fn call<T, F>(&self, call: F) -> Result<T, OidcError>
     where
         F: Future<Output = Result<T, OidcError>>,
@@ -104,6 +107,22 @@ impl Breaker {
                 until.saturating_duration_since(Instant::now()),
             )),
             State::HalfOpen { pause } => Err(OidcError::CircuitOpen(pause)),
+        }
+    }
+
+    /// A request gave up waiting for the provider within its budget: an outage.
+    pub fn record_timeout(&self) {
+        self.record(false, true);
+    }
+
+    /// The trial was dropped unfinished: the next call may try instead, same pause.
+    fn trial_abandoned(&self) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let State::HalfOpen { pause } = *state {
+            *state = State::Open {
+                until: Instant::now(),
+                pause,
+            };
         }
     }
 
@@ -151,7 +170,7 @@ impl Breaker {
     }
 }
 
-/// A call in flight; dropped unfinished, it is recorded as an outage.
+/// A call in flight; a trial dropped unfinished passes the trial on.
 struct Pending<'a> {
     breaker: &'a Breaker,
     trial: bool,
@@ -160,8 +179,8 @@ struct Pending<'a> {
 
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
-        if !self.finished {
-            self.breaker.record(self.trial, true);
+        if !self.finished && self.trial {
+            self.breaker.trial_abandoned();
         }
     }
 }
@@ -234,13 +253,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn only_one_trial_at_a_time_and_an_abandoned_call_counts_as_an_outage() {
+    async fn only_one_trial_at_a_time_and_hanging_up_opens_nothing() {
         let b = breaker();
         for _ in 0..2 {
             let _ = b.call(outage()).await;
         }
         tokio::time::sleep(Duration::from_millis(60)).await;
-        // The trial never finishes: abandoned by its request's budget.
+        // The trial never finishes: its request hangs up.
         let trial = tokio::time::timeout(
             Duration::from_millis(10),
             b.call(std::future::pending::<Result<(), OidcError>>()),
@@ -256,8 +275,22 @@ mod tests {
             "no second call while the trial is in flight"
         );
         assert!(
-            b.check().is_err(),
-            "the abandoned trial reopened the breaker"
+            b.call(answer()).await.is_ok(),
+            "the next call is the trial, and closes it"
         );
+
+        // Closed: requests that hang up mid-call count for nothing, however many.
+        for _ in 0..5 {
+            let _ = tokio::time::timeout(
+                Duration::from_millis(5),
+                b.call(std::future::pending::<Result<(), OidcError>>()),
+            )
+            .await;
+        }
+        assert!(b.check().is_ok(), "hanging up does not open the breaker");
+        for _ in 0..2 {
+            b.record_timeout();
+        }
+        assert!(b.check().is_err(), "budgets that ran out do");
     }
 }

@@ -60,7 +60,7 @@ impl OidcError {
     pub fn is_outage(&self) -> bool {
         match self {
             OidcError::Timeout(_) | OidcError::Unreachable(_) | OidcError::CircuitOpen(_) => true,
-            OidcError::UnexpectedStatus { status, .. } => *status >= 500,
+            OidcError::UnexpectedStatus { status, .. } => *status >= 500 || *status == 429,
             _ => false,
         }
     }

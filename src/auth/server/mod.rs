@@ -97,10 +97,13 @@ impl AuthService {
     ) -> Result<T, E> {
         match tokio::time::timeout_at(deadline, flow).await {
             Ok(result) => result,
-            Err(_) => Err(on_timeout(crate::oidc::OidcError::Timeout(format!(
-                "no answer within {} ms",
-                self.settings.provider_budget_ms
-            )))),
+            Err(_) => {
+                self.oidc.record_budget_exceeded();
+                Err(on_timeout(crate::oidc::OidcError::Timeout(format!(
+                    "no answer within {} ms",
+                    self.settings.provider_budget_ms
+                ))))
+            }
         }
     }
 }

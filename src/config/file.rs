@@ -49,6 +49,10 @@ pub struct AuthSettings {
     /// a back-channel logout is remembered. Default 30 days.
     #[serde(default = "thirty_days")]
     pub session_max_lifetime_secs: u64,
+    /// Most entries in each of the server's in-process maps (ended sessions, ids already
+    /// seen); past it the oldest tenth is forgotten. Default 100 000.
+    #[serde(default = "hundred_thousand")]
+    pub memory_map_capacity: usize,
     /// Social login buttons on the home page (`provider=` values Scalekit knows).
     #[serde(default)]
     pub social_providers: Vec<String>,
@@ -99,6 +103,10 @@ pub enum SameSitePolicy {
     Lax,
     Strict,
     None,
+}
+
+fn hundred_thousand() -> usize {
+    100_000
 }
 
 fn thirty_days() -> u64 {
@@ -176,6 +184,9 @@ impl Settings {
             if !path.starts_with('/') || path.starts_with("//") {
                 return Err(format!("{name} must be a path starting with one '/'"));
             }
+        }
+        if auth.memory_map_capacity < 100 {
+            return Err("auth.memory_map_capacity must be at least 100".into());
         }
         if auth.clock_leeway_secs > 60 {
             return Err("auth.clock_leeway_secs must be at most 60".into());

@@ -86,8 +86,12 @@ struct ValidatedTokens {
 }
 
 impl ValidatedTokens {
-    /// Bounds memory: past this many live tokens, expired ones are dropped, then all.
+    /// Bounds memory: past this many live tokens, expired ones are dropped, then all
+    /// (it is only a cache).
     const CAPACITY: usize = 10_000;
+    /// Expired tokens are dropped whenever the cache reaches a multiple of this size, so
+    /// it holds about as many tokens as there are people signed in, not every token seen.
+    const SWEEP_EVERY: usize = 512;
 
     fn key(token: &str) -> [u8; 32] {
         use sha2::{Digest, Sha256};
@@ -103,6 +107,10 @@ impl ValidatedTokens {
 
     fn insert(&self, token: &str, claims: &AccessTokenClaims, now: i64) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let len = entries.len();
+        if len > 0 && len.is_multiple_of(Self::SWEEP_EVERY) {
+            entries.retain(|_, c| c.exp > now);
+        }
         if entries.len() >= Self::CAPACITY {
             entries.retain(|_, c| c.exp > now);
             if entries.len() >= Self::CAPACITY {
@@ -110,6 +118,10 @@ impl ValidatedTokens {
             }
         }
         entries.insert(Self::key(token), claims.clone());
+    }
+
+    fn len(&self) -> usize {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }
 
@@ -124,6 +136,11 @@ pub struct OidcClient {
 }
 
 impl OidcClient {
+    /// How many validated access tokens are cached (the memory report).
+    pub fn cached_tokens(&self) -> usize {
+        self.validated.len()
+    }
+
     /// A client with an HTTP client that has connect and total timeouts and never
     /// follows redirects (a token endpoint that redirects is misconfigured or hostile).
     pub fn new(config: ClientConfig) -> Result<Self, OidcError> {

@@ -78,6 +78,7 @@ pub fn assemble(config: &AppConfig) -> Result<Server, StartError> {
             refresh_grace: Duration::from_secs(auth_settings.refresh_reuse_grace_secs),
             ended_retention: Duration::from_secs(auth_settings.session_max_lifetime_secs),
             redis_timeout: Duration::from_millis(250),
+            memory_capacity: auth_settings.memory_map_capacity,
         },
     )?);
     if store.is_shared() {
@@ -92,6 +93,9 @@ pub fn assemble(config: &AppConfig) -> Result<Server, StartError> {
         env.app_url.clone(),
         store.clone(),
     ));
+    if tracing::enabled!(target: crate::auth::server::MEMORY_LOG_TARGET, tracing::Level::DEBUG) {
+        tokio::spawn(auth.clone().report_map_sizes());
+    }
 
     let headers = Arc::new(HeaderPolicy {
         provider_origin: auth

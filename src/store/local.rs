@@ -9,8 +9,9 @@ use std::{
 };
 use tokio::sync::OnceCell;
 
-/// Past this many entries a map drops its expired ones, then (still full) everything.
-const CAPACITY: usize = 100_000;
+/// Maps drop their expired entries whenever they reach a multiple of this size, so they
+/// track what is live rather than history.
+const SWEEP_EVERY: usize = 1024;
 
 /// One shared refresh call and when it started.
 type SharedRefresh = (Instant, Arc<OnceCell<RefreshResult>>);
@@ -18,6 +19,7 @@ type SharedRefresh = (Instant, Arc<OnceCell<RefreshResult>>);
 /// The in-process store.
 pub struct LocalStore {
     refresh_grace: Duration,
+    capacity: usize,
     refreshes: Mutex<HashMap<[u8; 32], SharedRefresh>>,
     seen: Mutex<HashMap<String, Instant>>,
     ended: Mutex<HashMap<String, (i64, Instant)>>,
@@ -43,21 +45,40 @@ pub fn ended_key(kind: &str, issuer: &str, id: &str) -> String {
     format!("{kind}:{}", hash_hex(&format!("{issuer}\0{id}")))
 }
 
-/// Keeps `map` under [`CAPACITY`]: expired entries first, then all.
-fn bound<V>(map: &mut HashMap<String, V>, expired: impl Fn(&V) -> bool) {
-    if map.len() >= CAPACITY {
-        map.retain(|_, v| !expired(v));
-        if map.len() >= CAPACITY {
-            map.clear();
-        }
+/// Keeps `map` under `capacity`. Expired entries go at every [`SWEEP_EVERY`]th size and
+/// at capacity; a map still full then forgets the tenth closest to expiry (the oldest),
+/// never everything: forgetting every ended session at once would let their stolen
+/// cookies back in.
+fn bound<V>(map: &mut HashMap<String, V>, capacity: usize, until: impl Fn(&V) -> Instant) {
+    let len = map.len();
+    if len == 0 || (!len.is_multiple_of(SWEEP_EVERY) && len < capacity) {
+        return;
+    }
+    let now = Instant::now();
+    map.retain(|_, v| until(v) > now);
+    if map.len() >= capacity {
+        let mut deadlines: Vec<Instant> = map.values().map(&until).collect();
+        let (_, cut, _) = deadlines.select_nth_unstable(capacity / 10);
+        let cut = *cut;
+        map.retain(|_, v| until(v) > cut);
     }
 }
 
+/// How many entries each map of the in-process store holds (the soak's memory report).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LocalSizes {
+    pub refresh_calls: usize,
+    pub seen_ids: usize,
+    pub ended_sessions: usize,
+}
+
 impl LocalStore {
-    /// An empty store sharing refresh results for `refresh_grace`.
-    pub fn new(refresh_grace: Duration) -> Self {
+    /// An empty store sharing refresh results for `refresh_grace`, with at most
+    /// `capacity` entries per map.
+    pub fn new(refresh_grace: Duration, capacity: usize) -> Self {
         LocalStore {
             refresh_grace,
+            capacity: capacity.max(10),
             refreshes: Mutex::new(HashMap::new()),
             seen: Mutex::new(HashMap::new()),
             ended: Mutex::new(HashMap::new()),
@@ -94,17 +115,22 @@ impl LocalStore {
     pub fn first_time(&self, namespace: &str, id: &str, ttl: Duration) -> bool {
         let mut seen = lock(&self.seen);
         let now = Instant::now();
-        seen.retain(|_, until| *until > now);
-        bound(&mut seen, |until| *until <= now);
-        seen.insert(format!("{namespace}:{}", hash_hex(id)), now + ttl)
-            .is_none()
+        bound(&mut seen, self.capacity, |until| *until);
+        let key = format!("{namespace}:{}", hash_hex(id));
+        match seen.get(&key) {
+            Some(until) if *until > now => false,
+            _ => {
+                seen.insert(key, now + ttl);
+                true
+            }
+        }
     }
 
     /// Remembers an ended session for `retain`.
     pub fn end_session(&self, end: &SessionEnd, retain: Duration) {
         let mut ended = lock(&self.ended);
         let now = Instant::now();
-        bound(&mut ended, |(_, until)| *until <= now);
+        bound(&mut ended, self.capacity, |(_, until)| *until);
         if let Some(sid) = &end.sid {
             ended.insert(ended_key("sid", &end.issuer, sid), (end.at, now + retain));
         } else if let Some(sub) = &end.sub {
@@ -129,6 +155,15 @@ impl LocalStore {
             || live(ended_key("sub", issuer, sub)).is_some_and(|at| started_at <= at)
     }
 
+    /// How many entries each map holds.
+    pub fn sizes(&self) -> LocalSizes {
+        LocalSizes {
+            refresh_calls: lock(&self.refreshes).len(),
+            seen_ids: lock(&self.seen).len(),
+            ended_sessions: lock(&self.ended).len(),
+        }
+    }
+
     /// True once any session was ended here.
     pub fn has_ended_sessions(&self) -> bool {
         !lock(&self.ended).is_empty()
@@ -141,7 +176,7 @@ mod tests {
 
     #[test]
     fn ended_sessions_by_sid_or_by_everything_of_a_sub_before_the_logout() {
-        let store = LocalStore::new(Duration::from_secs(10));
+        let store = LocalStore::new(Duration::from_secs(10), 1000);
         let day = Duration::from_secs(86_400);
         store.end_session(
             &SessionEnd {
@@ -176,8 +211,37 @@ mod tests {
     }
 
     #[test]
+    fn a_full_store_forgets_its_oldest_ended_sessions_not_all_of_them() {
+        let store = LocalStore::new(Duration::from_secs(10), 100);
+        for i in 0..150u64 {
+            store.end_session(
+                &SessionEnd {
+                    issuer: "i".into(),
+                    sid: Some(format!("s{i}")),
+                    sub: None,
+                    at: 100,
+                },
+                Duration::from_secs(1000 + i),
+            );
+        }
+        assert!(store.sizes().ended_sessions <= 100);
+        let remembered = (0..150)
+            .filter(|i| store.is_ended("i", Some(&format!("s{i}")), "u", 50))
+            .count();
+        assert!(
+            remembered >= 90,
+            "only {remembered} of 150 ended sessions remembered"
+        );
+        assert!(store.is_ended("i", Some("s149"), "u", 50), "the newest");
+        assert!(
+            !store.is_ended("i", Some("s0"), "u", 50),
+            "the oldest went first"
+        );
+    }
+
+    #[test]
     fn ids_are_new_once() {
-        let store = LocalStore::new(Duration::from_secs(10));
+        let store = LocalStore::new(Duration::from_secs(10), 1000);
         assert!(store.first_time("webhook", "msg_1", Duration::from_secs(60)));
         assert!(!store.first_time("webhook", "msg_1", Duration::from_secs(60)));
         assert!(

@@ -61,6 +61,15 @@ pub struct StoreSettings {
     pub ended_retention: Duration,
     /// The longest one Redis command may take before this process falls back.
     pub redis_timeout: Duration,
+    /// Most entries in each of this process's maps (`memory_map_capacity`).
+    pub memory_capacity: usize,
+}
+
+/// How many entries each of this process's maps holds, for the memory report.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StoreSizes {
+    pub local: local::LocalSizes,
+    pub recently_live: usize,
 }
 
 /// The store: this process's memory, and Redis when `SESSION_STORE_URL` is set.
@@ -127,7 +136,7 @@ impl SessionStore {
             .map(|url| redis::RedisStore::new(url, settings.redis_timeout))
             .transpose()?;
         Ok(SessionStore {
-            local: local::LocalStore::new(settings.refresh_grace),
+            local: local::LocalStore::new(settings.refresh_grace, settings.memory_capacity),
             shared,
             sealer,
             settings,
@@ -142,6 +151,18 @@ impl SessionStore {
         if let Some(shared) = &self.shared {
             let ready = shared.warm_up().await;
             self.shared_answer(ready);
+        }
+    }
+
+    /// How many entries each of this process's maps holds.
+    pub fn sizes(&self) -> StoreSizes {
+        StoreSizes {
+            local: self.local.sizes(),
+            recently_live: self
+                .recently_live
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .len(),
         }
     }
 
@@ -402,9 +423,11 @@ impl SessionStore {
         };
         if !ended {
             let mut recent = self.recently_live.lock().unwrap_or_else(|e| e.into_inner());
-            if recent.len() >= 100_000 {
+            // Entries are useful for a quarter of a second: sweep often, and (a cache)
+            // start again empty if a burst still fills it.
+            if recent.len() % 1024 == 1023 || recent.len() >= self.settings.memory_capacity {
                 recent.retain(|_, at| now.duration_since(*at) < ENDED_CHECK_REUSE);
-                if recent.len() >= 100_000 {
+                if recent.len() >= self.settings.memory_capacity {
                     recent.clear();
                 }
             }
@@ -440,6 +463,7 @@ mod tests {
                     refresh_grace: Duration::from_secs(10),
                     ended_retention: Duration::from_secs(60),
                     redis_timeout: Duration::from_millis(250),
+                    memory_capacity: 1000,
                 },
             )
             .unwrap(),

@@ -49,7 +49,8 @@ pub fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// How many requests each endpoint has served, as JSON (for `scripts/soak.sh`).
+/// How many requests each endpoint has served and how many entries each map holds, as
+/// JSON (for `scripts/soak.sh`).
 async fn counters(State(state): State<Shared>) -> Response {
     let c = &state.counters;
     Json(json!({
@@ -61,6 +62,7 @@ async fn counters(State(state): State<Shared>) -> Response {
         "userinfo": Counters::get(&c.userinfo),
         "revocation": Counters::get(&c.revocation),
         "logout": Counters::get(&c.logout),
+        "sizes": state.sizes(),
     }))
     .into_response()
 }

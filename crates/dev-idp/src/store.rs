@@ -346,6 +346,7 @@ impl IdpState {
         let removed = lock(&self.sessions).remove(cookie);
         if let Some(session) = &removed {
             lock(&self.refresh_tokens).retain(|_, grant| grant.session_id != session.id);
+            lock(&self.used_refresh_tokens).retain(|_, session_id| *session_id != session.id);
             self.save();
         }
         removed
@@ -353,8 +354,25 @@ impl IdpState {
 
     pub fn issue_code(&self, grant: CodeGrant) -> String {
         let code = random_token();
-        lock(&self.codes).insert(code.clone(), grant);
+        let mut codes = lock(&self.codes);
+        // Codes never exchanged would otherwise stay forever.
+        if codes.len() % 256 == 255 {
+            let now = super::routes::now();
+            codes.retain(|_, grant| grant.expires_at > now);
+        }
+        codes.insert(code.clone(), grant);
         code
+    }
+
+    /// How many entries each map holds (`/counters`, for the soak's memory report).
+    pub fn sizes(&self) -> serde_json::Value {
+        serde_json::json!({
+            "people": lock(&self.people).len(),
+            "sessions": lock(&self.sessions).len(),
+            "codes": lock(&self.codes).len(),
+            "refresh_tokens": lock(&self.refresh_tokens).len(),
+            "used_refresh_tokens": lock(&self.used_refresh_tokens).len(),
+        })
     }
 
     /// Takes a code: a code works once, whatever happens next.

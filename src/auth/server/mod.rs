@@ -55,7 +55,30 @@ pub struct AuthService {
     pub store: Arc<SessionStore>,
 }
 
+/// The `tracing` target of the map sizes logged once a minute (`RUST_LOG=memory=debug`):
+/// how the soak shows every map bounded.
+pub const MEMORY_LOG_TARGET: &str = "memory";
+
 impl AuthService {
+    /// Logs how many entries each of this process's maps holds, once a minute, forever.
+    /// Spawned only when [`MEMORY_LOG_TARGET`] is enabled at debug level.
+    pub async fn report_map_sizes(self: Arc<Self>) {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every_minute.tick().await;
+            let store = self.store.sizes();
+            tracing::debug!(
+                target: MEMORY_LOG_TARGET,
+                validated_tokens = self.oidc.cached_tokens(),
+                refresh_calls = store.local.refresh_calls,
+                seen_ids = store.local.seen_ids,
+                ended_sessions = store.local.ended_sessions,
+                recently_live = store.recently_live,
+                "map sizes"
+            );
+        }
+    }
+
     /// The service for one provider, cookie policy and settings, for the app at
     /// `app_url`, coordinating through `store`.
     pub fn new(

@@ -9,8 +9,9 @@ use std::{
 };
 use tokio::sync::OnceCell;
 
-/// Maps drop their expired entries whenever they reach a multiple of this size, so they
-/// track what is live rather than history.
+/// A map sweeps its expired entries once it has grown by this much (or doubled) since
+/// its last sweep, so it tracks what is live rather than history, at an amortised
+/// constant cost per insert.
 const SWEEP_EVERY: usize = 1024;
 
 /// One shared refresh call and when it started.
@@ -21,8 +22,10 @@ pub struct LocalStore {
     refresh_grace: Duration,
     capacity: usize,
     refreshes: Mutex<HashMap<[u8; 32], SharedRefresh>>,
-    seen: Mutex<HashMap<String, Instant>>,
-    ended: Mutex<HashMap<String, (i64, Instant)>>,
+    /// Per namespace (webhook ids, logout-token ids), so a flood of one kind cannot push
+    /// the other out.
+    seen: Mutex<HashMap<String, Bounded<Instant>>>,
+    ended: Mutex<Bounded<(i64, Instant)>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -45,22 +48,54 @@ pub fn ended_key(kind: &str, issuer: &str, id: &str) -> String {
     format!("{kind}:{}", hash_hex(&format!("{issuer}\0{id}")))
 }
 
-/// Keeps `map` under `capacity`. Expired entries go at every [`SWEEP_EVERY`]th size and
-/// at capacity; a map still full then forgets the tenth closest to expiry (the oldest),
-/// never everything: forgetting every ended session at once would let their stolen
-/// cookies back in.
-fn bound<V>(map: &mut HashMap<String, V>, capacity: usize, until: impl Fn(&V) -> Instant) {
-    let len = map.len();
-    if len == 0 || (!len.is_multiple_of(SWEEP_EVERY) && len < capacity) {
-        return;
+/// A map of entries that each expire, holding at most `capacity` of them.
+struct Bounded<V> {
+    entries: HashMap<String, V>,
+    capacity: usize,
+    /// The size at which the next sweep runs.
+    next_sweep: usize,
+}
+
+impl<V> Bounded<V> {
+    fn new(capacity: usize) -> Self {
+        Bounded {
+            entries: HashMap::new(),
+            capacity,
+            next_sweep: SWEEP_EVERY.min(capacity),
+        }
     }
-    let now = Instant::now();
-    map.retain(|_, v| until(v) > now);
-    if map.len() >= capacity {
-        let mut deadlines: Vec<Instant> = map.values().map(&until).collect();
-        let (_, cut, _) = deadlines.select_nth_unstable(capacity / 10);
-        let cut = *cut;
-        map.retain(|_, v| until(v) > cut);
+
+    /// Makes room for one more entry. Expired entries go once the map has grown enough
+    /// since the last sweep; a map still full then forgets exactly the tenth closest to
+    /// expiry (the oldest), never everything: forgetting every ended session at once
+    /// would let their stolen cookies back in.
+    fn make_room(&mut self, until: impl Fn(&V) -> Instant) {
+        let len = self.entries.len();
+        if len < self.next_sweep {
+            return;
+        }
+        let now = Instant::now();
+        self.entries.retain(|_, v| until(v) > now);
+        let keep = self.capacity - self.capacity / 10;
+        if self.entries.len() >= self.capacity {
+            let mut by_deadline: Vec<(Instant, String)> = self
+                .entries
+                .iter()
+                .map(|(key, v)| (until(v), key.clone()))
+                .collect();
+            let excess = by_deadline.len().saturating_sub(keep);
+            if excess > 0 && excess < by_deadline.len() {
+                by_deadline.select_nth_unstable_by_key(excess, |(deadline, _)| *deadline);
+            }
+            for (_, key) in by_deadline.iter().take(excess) {
+                self.entries.remove(key);
+            }
+        }
+        let len = self.entries.len();
+        self.next_sweep = len
+            .saturating_add(SWEEP_EVERY)
+            .max(len.saturating_mul(2))
+            .min(self.capacity);
     }
 }
 
@@ -81,7 +116,7 @@ impl LocalStore {
             capacity: capacity.max(10),
             refreshes: Mutex::new(HashMap::new()),
             seen: Mutex::new(HashMap::new()),
-            ended: Mutex::new(HashMap::new()),
+            ended: Mutex::new(Bounded::new(capacity.max(10))),
         }
     }
 
@@ -113,14 +148,17 @@ impl LocalStore {
 
     /// True the first time `id` is seen in `namespace` within `ttl`.
     pub fn first_time(&self, namespace: &str, id: &str, ttl: Duration) -> bool {
-        let mut seen = lock(&self.seen);
+        let mut namespaces = lock(&self.seen);
+        let seen = namespaces
+            .entry(namespace.to_string())
+            .or_insert_with(|| Bounded::new(self.capacity));
         let now = Instant::now();
-        bound(&mut seen, self.capacity, |until| *until);
-        let key = format!("{namespace}:{}", hash_hex(id));
-        match seen.get(&key) {
+        let key = hash_hex(id);
+        match seen.entries.get(&key) {
             Some(until) if *until > now => false,
             _ => {
-                seen.insert(key, now + ttl);
+                seen.make_room(|until| *until);
+                seen.entries.insert(key, now + ttl);
                 true
             }
         }
@@ -130,17 +168,18 @@ impl LocalStore {
     pub fn end_session(&self, end: &SessionEnd, retain: Duration) {
         let mut ended = lock(&self.ended);
         let now = Instant::now();
-        bound(&mut ended, self.capacity, |(_, until)| *until);
-        if let Some(sid) = &end.sid {
-            ended.insert(ended_key("sid", &end.issuer, sid), (end.at, now + retain));
-        } else if let Some(sub) = &end.sub {
-            ended.insert(ended_key("sub", &end.issuer, sub), (end.at, now + retain));
-        }
+        let key = match (&end.sid, &end.sub) {
+            (Some(sid), _) => ended_key("sid", &end.issuer, sid),
+            (None, Some(sub)) => ended_key("sub", &end.issuer, sub),
+            (None, None) => return,
+        };
+        ended.make_room(|(_, until)| *until);
+        ended.entries.insert(key, (end.at, now + retain));
     }
 
     /// True when the session was ended here.
     pub fn is_ended(&self, issuer: &str, sid: Option<&str>, sub: &str, started_at: i64) -> bool {
-        let ended = lock(&self.ended);
+        let ended = &lock(&self.ended).entries;
         if ended.is_empty() {
             return false;
         }
@@ -159,14 +198,14 @@ impl LocalStore {
     pub fn sizes(&self) -> LocalSizes {
         LocalSizes {
             refresh_calls: lock(&self.refreshes).len(),
-            seen_ids: lock(&self.seen).len(),
-            ended_sessions: lock(&self.ended).len(),
+            seen_ids: lock(&self.seen).values().map(|s| s.entries.len()).sum(),
+            ended_sessions: lock(&self.ended).entries.len(),
         }
     }
 
     /// True once any session was ended here.
     pub fn has_ended_sessions(&self) -> bool {
-        !lock(&self.ended).is_empty()
+        !lock(&self.ended).entries.is_empty()
     }
 }
 
@@ -236,6 +275,35 @@ mod tests {
         assert!(
             !store.is_ended("i", Some("s0"), "u", 50),
             "the oldest went first"
+        );
+    }
+
+    #[test]
+    fn a_full_map_whose_entries_all_expire_together_keeps_nine_tenths() {
+        let mut map = Bounded::new(100);
+        let until = Instant::now() + Duration::from_secs(60);
+        for i in 0..150 {
+            map.make_room(|until| *until);
+            map.entries.insert(format!("k{i}"), until);
+            assert!(
+                (90..=100).contains(&map.entries.len()) || i < 90,
+                "{} entries after {} inserts",
+                map.entries.len(),
+                i + 1
+            );
+        }
+    }
+
+    #[test]
+    fn a_flood_of_one_kind_of_id_does_not_push_out_another() {
+        let store = LocalStore::new(Duration::from_secs(10), 100);
+        assert!(store.first_time("logout", "jti-1", Duration::from_secs(100)));
+        for i in 0..500 {
+            store.first_time("webhook", &format!("msg_{i}"), Duration::from_secs(1000));
+        }
+        assert!(
+            !store.first_time("logout", "jti-1", Duration::from_secs(100)),
+            "the logout token's id was forgotten: it could be replayed"
         );
     }
 

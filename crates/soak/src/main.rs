@@ -5,8 +5,12 @@
 //! counts, lost sessions, the provider's request count and every map's size.
 //!
 //! `scripts/soak.sh` builds the release server, starts it and runs this.
-//! Usage: soak --url URL --idp URL --pid PID [--server-log FILE] [--minutes 30]
-//!   [--people 200] [--workers 8]
+//! Fails (exit 1) on any 5xx or lost session, on any map over its bound, and when the
+//! resident memory grew by more than 10 % over the second half of a run of 10 minutes or
+//! more.
+//!
+//! Usage: soak --url URL --idp URL --pid PID [--server-log FILE] [--map-capacity N]
+//!   [--minutes 30] [--people 200] [--workers 8]
 
 mod browser;
 mod report;
@@ -14,7 +18,9 @@ mod traffic;
 
 use browser::{session_length, Person};
 use rand::{seq::SliceRandom, Rng, SeedableRng};
-use report::{app_map_sizes, provider_counters, rss_kib, Tally};
+use report::{
+    app_map_sizes, late_growth_percent, maps_over_bound, provider_counters, rss_kib, Tally,
+};
 use std::{
     collections::BTreeMap,
     sync::{
@@ -40,6 +46,10 @@ async fn main() -> std::process::ExitCode {
     let minutes: u64 = arg("--minutes").and_then(|m| m.parse().ok()).unwrap_or(30);
     let people: usize = arg("--people").and_then(|n| n.parse().ok()).unwrap_or(200);
     let workers: usize = arg("--workers").and_then(|n| n.parse().ok()).unwrap_or(8);
+    // The app's `memory_map_capacity` (Leptos.toml's default unless the settings say).
+    let map_capacity: u64 = arg("--map-capacity")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(100_000);
     for base in [&app, &idp] {
         let loopback = url::Url::parse(base)
             .ok()
@@ -133,6 +143,7 @@ async fn main() -> std::process::ExitCode {
         .map(|(requests, _)| requests)
         .unwrap_or(0);
     let mut rss_series = Vec::new();
+    let mut over_bound = Vec::new();
     for minute in 1..=minutes {
         tokio::time::sleep_until((started + Duration::from_secs(60 * minute)).into()).await;
         let tally = std::mem::take(&mut *load.tally.lock().unwrap_or_else(|e| e.into_inner()));
@@ -163,6 +174,10 @@ async fn main() -> std::process::ExitCode {
             .and_then(app_map_sizes)
             .unwrap_or_else(|| "?".into());
         println!("        maps: app {app_maps}; provider {provider_maps}");
+        for map in maps_over_bound(&app_maps, map_capacity) {
+            println!("        over its bound: {map}");
+            over_bound.push(format!("minute {minute}: {map}"));
+        }
         overall.latencies_ms.extend(tally.latencies_ms);
         for (status, n) in tally.by_status {
             *overall.by_status.entry(status).or_default() += n;
@@ -190,7 +205,10 @@ async fn main() -> std::process::ExitCode {
         last,
         rss_series.iter().max().copied().unwrap_or(0),
     );
-    if overall.server_errors() > 0 || overall.lost_sessions > 0 {
+    let growth = late_growth_percent(&rss_series).unwrap_or(0.0);
+    println!("RSS growth over the second half: {growth:.1}% (limit 10% for runs of 10 minutes or more); maps over their bound: {}", over_bound.len());
+    let grew = minutes >= 10 && growth > 10.0;
+    if overall.server_errors() > 0 || overall.lost_sessions > 0 || !over_bound.is_empty() || grew {
         return std::process::ExitCode::FAILURE;
     }
     std::process::ExitCode::SUCCESS

@@ -71,6 +71,33 @@ pub fn app_map_sizes(log: &Path) -> Option<String> {
     Some(strip_ansi(fields))
 }
 
+/// The maps in an app "map sizes" line that hold more than their bound allows: each
+/// in-process record and cache at most `capacity` (ids seen: two kinds, logout tokens
+/// and webhooks, each bounded), the validated-token cache at most 10 000.
+pub fn maps_over_bound(fields: &str, capacity: u64) -> Vec<String> {
+    fields
+        .split_whitespace()
+        .filter_map(|field| field.split_once('='))
+        .filter_map(|(name, value)| {
+            let size: u64 = value.parse().ok()?;
+            let bound = match name {
+                "validated_tokens" => 10_000,
+                "seen_ids" => 2 * capacity,
+                _ => capacity,
+            };
+            (size > bound).then(|| format!("{name}={size} (bound {bound})"))
+        })
+        .collect()
+}
+
+/// How much the resident memory grew over the second half of the run, in percent of
+/// the figure at its midpoint (the warm-up is long over by then).
+pub fn late_growth_percent(rss_series: &[u64]) -> Option<f64> {
+    let middle = *rss_series.get(rss_series.len() / 2)?;
+    let last = *rss_series.last()?;
+    (middle > 0).then(|| 100.0 * (last as f64 - middle as f64) / middle as f64)
+}
+
 fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars();

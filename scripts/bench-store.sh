@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --bench
 command -v redis-server >/dev/null || scripts/setup.sh --test
-[ "${SKIP_BUILD:-}" = 1 ] || scripts/build-release.sh --with-dev-idp
+[ "${SKIP_BUILD:-}" = 1 ] || scripts/build-release.sh --with-dev-idp --bin-features bench-floor
 
 port=6391
 dir=$(mktemp -d)
@@ -17,7 +17,9 @@ redis=$!
 trap 'kill "$redis" 2>/dev/null || true; rm -rf "$dir"' EXIT
 until redis-cli -p "$port" ping > /dev/null 2>&1; do sleep 0.05; done
 
-figures() { grep -E "bare route|/dashboard/profile|ratio"; }
+# Throughput only: the login and token benchmarks do not touch the store.
+export BENCH_SKIP_LOGIN=1 BENCH_SKIP_TOKENS=1
+figures() { grep -E "bare route|/dashboard/profile|profile >="; }
 echo "== without the store (one instance, in-process)"
 SKIP_BUILD=1 scripts/bench.sh | figures
 echo "== with the store (SESSION_STORE_URL, Redis on loopback)"

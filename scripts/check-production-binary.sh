@@ -58,4 +58,6 @@ css=$(printf '%s' "$home" | grep -o '/pkg/[^"]*\.css' | head -1)
 curl -fsS -o /dev/null "http://127.0.0.1:$app_port$css" || fail "the stylesheet $css is not served"
 wasm=$(printf '%s' "$home" | grep -o '/pkg/[^"]*\.wasm' | head -1)
 [ -z "$wasm" ] || curl -fsS -o /dev/null "http://127.0.0.1:$app_port$wasm" || fail "$wasm is not served"
-echo "ok: binary + hash.txt + site/ + environment serve the app ($css)"
+floor=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$app_port/__bench/floor")
+[ "$floor" = 404 ] || fail "the benchmark-only page /__bench/floor answers $floor"
+echo "ok: binary + hash.txt + site/ + environment serve the app ($css); no benchmark page"

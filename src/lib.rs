@@ -1,7 +1,8 @@
-//! A Rust full-stack authentication starter: Leptos (SSR + hydration) on axum, signing
+//! A Rust full-stack authentication starter: Leptos (server rendering + islands) on axum, signing
 //! people in through Scalekit's hosted login pages (OpenID Connect).
 //!
-//! Compiled twice: with `ssr` for the server binary and with `hydrate` for the browser.
+//! Compiled twice: with `ssr` for the server binary and with `hydrate` for the browser
+//! (only the `#[island]` components).
 //! Modules marked *server only* never reach the WASM bundle.
 
 pub mod app;
@@ -38,17 +39,24 @@ pub mod webhooks;
 #[cfg(feature = "ssr")]
 pub mod util;
 
-/// The browser entry point: hydrates the server-rendered page, then marks `<body>` with
-/// `data-hydrated` so tests (and people) can tell the page is interactive.
+/// The browser entry point. The page is server-rendered; only its islands (`#[island]`
+/// components) come alive here. Leptos' loader hydrates them right after this returns,
+/// so `<body>` is marked `data-hydrated` one task later, for tests (and people) to tell
+/// the page is interactive.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    if let Some(body) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.body())
-    {
-        let _ = body.set_attribute("data-hydrated", "true");
-    }
+    leptos::mount::hydrate_islands();
+    leptos::prelude::set_timeout(
+        || {
+            if let Some(body) = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.body())
+            {
+                let _ = body.set_attribute("data-hydrated", "true");
+            }
+        },
+        std::time::Duration::ZERO,
+    );
 }

@@ -3,7 +3,7 @@ import { expect, type Page, type BrowserContext } from "@playwright/test";
 export const APP = "http://localhost:3000";
 export const PROVIDER = /^http:\/\/127\.0\.0\.1:\d+\//;
 
-/** Waits until the WASM bundle has hydrated the page (set at the end of `hydrate()`). */
+/** Waits until the page is interactive (set by `hydrate()` once its islands are alive). */
 export async function waitForHydration(page: Page) {
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 }

@@ -2,7 +2,8 @@
 //! `<RequirePermission>` only to one whose access token grants a permission.
 //!
 //! The server already refuses the pages declared in `<SignedInRoutes>` to anyone signed
-//! out; these guards cover navigation inside the browser, and permissions. They decide what is *shown*: the data behind a page
+//! out; these guards check again as the page renders (every navigation is a server
+//! render: only islands run in the browser), and handle permissions. They decide what is *shown*: the data behind a page
 //! must still come from server functions that check (`require_user`,
 //! `require_permission`), because anything in the browser can be bypassed.
 

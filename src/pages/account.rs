@@ -1,5 +1,5 @@
 //! `/dashboard/account`: the recipes in one page. It is guarded (on the server by being
-//! in `<SignedInRoutes>`, in the browser by `<RequireUser>`), and its server function reads
+//! in `<SignedInRoutes>`, again as it renders by `<RequireUser>`), and its server function reads
 //! the signed-in person and calls *your own API* with their access token, which never
 //! leaves the server.
 

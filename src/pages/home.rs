@@ -1,4 +1,5 @@
 //! The home page: "Log in" and "Sign up" for visitors, a greeting for signed-in people.
+//! Rendered on the server; only the login forms ([`LoginForms`]) are an island.
 
 use crate::auth::{current_user, social_providers, Notice, StartLogin, User};
 use crate::pages::{friendly_error, profile::LogoutButton, ActionError};
@@ -24,12 +25,17 @@ pub fn HomePage() -> impl IntoView {
             {move || notice().map(|n| view! { <p class="notice" role="alert">{n.message()}</p> })}
             <Suspense fallback=|| view! { <p class="muted">"Checking your session…"</p> }>
                 {move || Suspend::new(async move {
+                    // Asked only for people signed out: nobody else sees the buttons.
+                    let signed_out = || async move {
+                        let providers = social_providers().await.unwrap_or_default();
+                        view! { <LoginForms providers/> }.into_any()
+                    };
                     match user.await {
                         Ok(Some(user)) => view! { <SignedIn user/> }.into_any(),
-                        Ok(None) => view! { <SignedOut/> }.into_any(),
+                        Ok(None) => signed_out().await,
                         Err(err) => {
                             leptos::logging::error!("cannot read the session: {err}");
-                            view! { <SignedOut/> }.into_any()
+                            signed_out().await
                         }
                     }
                 })}
@@ -39,10 +45,12 @@ pub fn HomePage() -> impl IntoView {
 }
 
 /// "Log in" and "Sign up": forms posting to the `start_login` server function, so they
-/// work without JavaScript; with it, the same forms submit in the background. The
-/// `intent` values are [`LoginIntent`](crate::auth::LoginIntent)'s serde names.
-#[component]
-fn SignedOut() -> impl IntoView {
+/// work without JavaScript; with it (an island), the same forms submit in the background
+/// and show their loading and error states. The `intent` values are
+/// [`LoginIntent`](crate::auth::LoginIntent)'s serde names. `providers`: the social
+/// login buttons to offer.
+#[island]
+pub fn LoginForms(providers: Vec<String>) -> impl IntoView {
     let start = ServerAction::<StartLogin>::new();
     let pending = start.pending();
     view! {
@@ -65,15 +73,14 @@ fn SignedOut() -> impl IntoView {
             }
             start.value().get().and_then(Result::err).map(|err| friendly_error(&err))
         })/>
-        <SsoAndSocial start/>
+        <SsoAndSocial start providers/>
     }
 }
 
 /// "Sign in with SSO" (the work email routes to the organization's identity provider
 /// through `login_hint` and `domain_hint`) and one button per configured social provider.
 #[component]
-fn SsoAndSocial(start: ServerAction<StartLogin>) -> impl IntoView {
-    let providers = Resource::new(|| (), |_| social_providers());
+fn SsoAndSocial(start: ServerAction<StartLogin>, providers: Vec<String>) -> impl IntoView {
     let pending = start.pending();
     view! {
         <div class="more-options">
@@ -85,24 +92,17 @@ fn SsoAndSocial(start: ServerAction<StartLogin>) -> impl IntoView {
                     <button type="submit" class="button" disabled=pending>"Sign in with SSO"</button>
                 </div>
             </ActionForm>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let providers = providers.await.unwrap_or_default();
-                    view! {
-                        <div class="auth-actions">
-                            {providers.into_iter().map(|provider| view! {
-                                <ActionForm action=start>
-                                    <input type="hidden" name="intent" value="login"/>
-                                    <input type="hidden" name="provider" value=provider.clone()/>
-                                    <button type="submit" class="button" disabled=pending>
-                                        {format!("Continue with {}", display_name(&provider))}
-                                    </button>
-                                </ActionForm>
-                            }).collect_view()}
-                        </div>
-                    }
-                })}
-            </Suspense>
+            <div class="auth-actions">
+                {providers.into_iter().map(|provider| view! {
+                    <ActionForm action=start>
+                        <input type="hidden" name="intent" value="login"/>
+                        <input type="hidden" name="provider" value=provider.clone()/>
+                        <button type="submit" class="button" disabled=pending>
+                            {format!("Continue with {}", display_name(&provider))}
+                        </button>
+                    </ActionForm>
+                }).collect_view()}
+            </div>
         </div>
     }
 }

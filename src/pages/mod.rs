@@ -16,9 +16,9 @@ use leptos_router::{
 
 /// The pages only signed-in people may see: declare yours here, and nowhere else. The
 /// server derives its route guard from this list: a signed-out request for one is sent
-/// home before it renders, and an expired session is refreshed first. In the browser,
-/// wrap the page in `<RequireUser>` (or `<RequirePermission>`), which sends signed-out
-/// people home during navigation. Keep `<SignedInRoutes/>` directly inside `<Routes>`
+/// home before it renders, and an expired session is refreshed first. Wrap the page in
+/// `<RequireUser>` (or `<RequirePermission>`) too: it checks again as the page renders,
+/// and handles permissions. Keep `<SignedInRoutes/>` directly inside `<Routes>`
 /// (the server refuses to start otherwise); the home page cannot be one of these.
 #[component(transparent)]
 pub fn SignedInRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {

@@ -1,26 +1,17 @@
 //! `/dashboard/profile`: who is signed in, and when their access token expires.
 //!
 //! The server's route guard only renders this page for a valid session (refreshing an
-//! expired one first). Once hydrated, the page refreshes the session shortly before the
-//! access token expires, so an open tab stays signed in.
+//! expired one first). The profile card is an island: in the browser it refreshes the
+//! session shortly before the access token expires, so an open tab stays signed in.
 
-use crate::auth::{current_user, refresh_session, Logout, User};
+use crate::auth::{current_user, Logout, User};
 use crate::pages::{friendly_error, ActionError};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-/// Loads the person; in the browser, an expired session gets one refresh attempt.
-async fn load_user() -> Option<User> {
-    match current_user().await {
-        Ok(Some(user)) => Some(user),
-        _ if cfg!(feature = "hydrate") => refresh_session().await.ok().flatten(),
-        _ => None,
-    }
-}
-
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    let user = Resource::new(|| (), |_| load_user());
+    let user = Resource::new(|| (), |_| async { current_user().await.ok().flatten() });
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading your profile…"</p> }>
             {move || Suspend::new(async move {
@@ -33,8 +24,9 @@ pub fn ProfilePage() -> impl IntoView {
     }
 }
 
-#[component]
-fn Profile(user: User) -> impl IntoView {
+/// The signed-in person's claims, kept current by the background refresh.
+#[island]
+pub fn Profile(user: User) -> impl IntoView {
     let user = RwSignal::new(user);
     // Why the last background refresh failed, shown until the next one succeeds.
     let refresh_problem = RwSignal::new(None::<String>);
@@ -92,7 +84,7 @@ fn join_or_dash(items: &[String]) -> String {
 /// (a quarter of its remaining life, at most 30 s early), and again after each refresh.
 #[cfg(feature = "hydrate")]
 fn keep_session_fresh(user: RwSignal<User>, problem: RwSignal<Option<String>>) {
-    use crate::auth::Notice;
+    use crate::auth::{refresh_session, Notice};
     Effect::new(move |_| {
         let expires_at = user.with(|u| u.access_token_expires_at);
         let now = (js_sys::Date::now() / 1000.0) as i64;
@@ -135,8 +127,9 @@ fn keep_session_fresh(user: RwSignal<User>, problem: RwSignal<Option<String>>) {
 fn keep_session_fresh(_user: RwSignal<User>, _problem: RwSignal<Option<String>>) {}
 
 /// "Log out": a form posting to the `logout` server function, which clears the session
-/// and sends the browser through the provider's logout URL back to the home page.
-#[component]
+/// and sends the browser through the provider's logout URL back to the home page. An
+/// island, for its loading and error states.
+#[island]
 pub fn LogoutButton() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
     let pending = logout.pending();

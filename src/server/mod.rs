@@ -6,6 +6,8 @@
 //! [`AppState`].
 
 pub mod assemble;
+#[cfg(feature = "bench-floor")]
+pub mod bench_floor;
 pub mod middleware;
 pub mod router;
 pub mod start;

@@ -27,6 +27,8 @@ pub fn router(state: AppState) -> Router {
     let pkg_dir = format!("/{}", state.leptos.site_pkg_dir);
     let pkg_files = format!("{}/{}", state.leptos.site_root, state.leptos.site_pkg_dir);
     let context = state.clone();
+    #[cfg(feature = "bench-floor")]
+    let floor_options = state.leptos.clone();
     let mut router = Router::new()
         .leptos_routes_with_context(
             &state,
@@ -43,7 +45,7 @@ pub fn router(state: AppState) -> Router {
     if state.webhooks.is_some() {
         router = router.merge(crate::webhooks::routes());
     }
-    router
+    let router = router
         // A bare route: the baseline the benchmarks compare authenticated pages with,
         // and a readiness probe.
         .route("/healthz", axum::routing::get(|| async { "ok" }))
@@ -75,7 +77,10 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
             RequestIds::default(),
         ))
-        .with_state(state)
+        .with_state(state);
+    #[cfg(feature = "bench-floor")]
+    let router = super::bench_floor::with_floor(router, floor_options);
+    router
 }
 
 /// The app's routes, generated once per process. Generating them renders the app with

@@ -14,6 +14,7 @@ mod cross_site;
 mod dev_loop;
 mod hostile_input;
 mod instances;
+mod islands;
 mod logout_and_errors;
 mod production;
 mod provider_faults;

@@ -64,21 +64,7 @@ echo "  total: $total bytes ($(( total / 1024 )) KiB)"
 budget "first load <= 150 KB (150000 bytes): $total bytes" "$([ "$total" -le 150000 ] && echo 1 || echo 0)"
 
 # --- a session for the profile load ---------------------------------------------------
-jar="$work/jar"
-authorize=$(curl -fsS -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' -H 'Accept: text/html' \
-  -H 'Sec-Fetch-Site: same-origin' --data 'intent=login' "$APP/auth/login")
-page=$(curl -fsS -c "$jar" -b "$jar" "$authorize")
-form=$(printf '%s' "$page" | grep -o '<input type="hidden" name="[^"]*" value="[^"]*"' \
-  | sed -E 's/.*name="([^"]*)" value="([^"]*)"/\1=\2/' | sed 's/&amp;/\&/g')
-args=()
-while IFS= read -r pair; do args+=(--data-urlencode "$pair"); done <<< "$form"
-provider=$(printf '%s' "$authorize" | grep -oE '^https?://[^/]+')
-callback=$(curl -fsS -c "$jar" -b "$jar" -o /dev/null -w '%{redirect_url}' "${args[@]}" \
-  --data-urlencode 'email=ada@example.com' "$provider/oauth/authorize")
-curl -fsS -c "$jar" -b "$jar" -o /dev/null "$callback"
-cookie=$(awk '$1 ~ /localhost$/ && $6 ~ /^__Host-sk_(access|id)$/ {printf "%s=%s; ", $6, $7}' "$jar")
-status=$(curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $cookie" "$APP/dashboard/profile")
-[ "$status" = 200 ] || { echo "could not get a session (profile answered $status)"; exit 1; }
+cookie=$(scripts/bench-session.sh "$APP")
 
 # --- load -----------------------------------------------------------------------------
 css=$(grep -o '/pkg/[^"]*\.css' "$work/home.html" | head -1)

@@ -17,7 +17,7 @@ use serde_json::json;
 #[derive(Clone)]
 pub struct ExampleApi {
     /// The app's own origin (`APP_URL`); point this at your API instead.
-    base_url: String,
+    base_url: std::sync::Arc<str>,
     /// One shared HTTP client (connection pooling).
     http: reqwest::Client,
 }
@@ -33,7 +33,7 @@ impl ExampleApi {
     /// A client for the API at `base_url`, each call bounded by `timeout`.
     pub fn new(base_url: &url::Url, timeout: std::time::Duration) -> Result<Self, OidcError> {
         Ok(ExampleApi {
-            base_url: base_url.as_str().trim_end_matches('/').to_string(),
+            base_url: base_url.as_str().trim_end_matches('/').into(),
             http: reqwest::Client::builder()
                 .timeout(timeout)
                 .build()

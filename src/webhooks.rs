@@ -31,7 +31,7 @@ pub const TOLERANCE_SECS: i64 = 5 * 60;
 
 /// The signing secret (`whsec_<base64>`), decoded. Never printed.
 #[derive(Clone)]
-pub struct WebhookSecret(Vec<u8>);
+pub struct WebhookSecret(Arc<[u8]>);
 
 impl WebhookSecret {
     /// Parses `whsec_<base64>` (the prefix is optional).
@@ -41,7 +41,7 @@ impl WebhookSecret {
             .decode(encoded)
             .ok()
             .filter(|k| !k.is_empty())
-            .map(WebhookSecret)
+            .map(|k| WebhookSecret(k.into()))
     }
 }
 

@@ -42,6 +42,14 @@ impl SignedInPaths {
 
 /// `path` as sent, percent-decoded, and each normalised as a URL parser does.
 fn spellings(path: &str) -> Vec<String> {
+    // Letters, digits, `/`, `-` and `_` alone decode and normalise to themselves: most
+    // requests need no second spelling.
+    let plain = path
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'-' | b'_'));
+    if plain {
+        return vec![path.to_string()];
+    }
     let decoded = percent_decode(path);
     let normalised = |p: &str| {
         url::Url::parse(&format!("http://app.invalid/{}", p.trim_start_matches('/')))

@@ -28,9 +28,15 @@ fi
 APP=http://localhost:3000
 work=$(mktemp -d)
 trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-RUST_LOG=warn "$binary" > "$work/server.log" 2>&1 &
+# Access tokens that outlive the whole run: an expired one would make every profile
+# request a 303 to the refresh endpoint, which wrk counts as a success.
+DEV_IDP_ACCESS_TOKEN_TTL_SECS=86400 RUST_LOG=warn "$binary" > "$work/server.log" 2>&1 &
 server=$!
-until curl -fsS -o /dev/null http://127.0.0.1:3000/healthz 2>/dev/null; do sleep 0.01; done
+for _ in $(seq 1 500); do
+  curl -fsS -o /dev/null http://127.0.0.1:3000/healthz 2>/dev/null && break
+  kill -0 "$server" 2>/dev/null || { cat "$work/server.log"; echo "the server exited" >&2; exit 1; }
+  sleep 0.01
+done
 cookie=$(scripts/bench-session.sh "$APP")
 
 data=target/profile.perf.data

@@ -4,7 +4,7 @@
 # the wasm-bindgen crate in Cargo.lock. With --test it also installs what the browser
 # tests need: Debian's Chromium, Debian's redis-server and the end2end npm packages. With --release it installs
 # binaryen's wasm-opt from the npm registry (tools/), which release builds need; with
-# --bench also Debian's wrk.
+# --bench also Debian's wrk, and Chromium with the end2end packages for the login benchmark.
 # See shared TOOLCHAIN notes: newer cargo-leptos releases do not build on rustc 1.95,
 # and cargo-leptos downloads missing tools from GitHub, which fails without internet.
 set -euo pipefail
@@ -53,7 +53,8 @@ if [ "${1:-}" = "--bench" ] && ! command -v wrk >/dev/null 2>&1; then
   apt_install wrk
 fi
 
-if [ "${1:-}" = "--test" ]; then
+# The benchmark's login round trip runs in Chromium too (end2end/bench).
+if [ "${1:-}" = "--test" ] || [ "${1:-}" = "--bench" ]; then
   if [ ! -x /usr/bin/chromium ]; then
     say "installing Debian's Chromium for the browser tests"
     apt_install chromium

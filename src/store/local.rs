@@ -66,30 +66,38 @@ impl<V> Bounded<V> {
     }
 
     /// Makes room for one more entry. Expired entries go once the map has grown enough
-    /// since the last sweep; a map still full then forgets exactly the tenth closest to
-    /// expiry (the oldest), never everything: forgetting every ended session at once
-    /// would let their stolen cookies back in.
-    fn make_room(&mut self, until: impl Fn(&V) -> Instant) {
+    /// since the last sweep. A map that was full is then cut to nine tenths of its
+    /// capacity, forgetting exactly the entries closest to expiry (the oldest), never
+    /// everything: forgetting every ended session at once would let their stolen cookies
+    /// back in. Cutting a tenth, not just what expired, keeps the next sweep a tenth of
+    /// the capacity away, so the work per insert stays constant.
+    fn make_room(&mut self, now: Instant, until: impl Fn(&V) -> Instant) {
         let len = self.entries.len();
         if len < self.next_sweep {
             return;
         }
-        let now = Instant::now();
         self.entries.retain(|_, v| until(v) > now);
         let keep = self.capacity - self.capacity / 10;
-        if self.entries.len() >= self.capacity {
-            let mut by_deadline: Vec<(Instant, String)> = self
-                .entries
-                .iter()
-                .map(|(key, v)| (until(v), key.clone()))
-                .collect();
-            let excess = by_deadline.len().saturating_sub(keep);
-            if excess > 0 && excess < by_deadline.len() {
-                by_deadline.select_nth_unstable_by_key(excess, |(deadline, _)| *deadline);
-            }
-            for (_, key) in by_deadline.iter().take(excess) {
-                self.entries.remove(key);
-            }
+        let excess = self.entries.len().saturating_sub(keep);
+        if len >= self.capacity && excess > 0 {
+            let mut deadlines: Vec<Instant> = self.entries.values().map(&until).collect();
+            let (_, cut, _) = deadlines.select_nth_unstable(excess - 1);
+            let cut = *cut;
+            // Everything before the cut goes, and as many entries tied with it as make
+            // up exactly `excess`.
+            let before = deadlines.iter().filter(|d| **d < cut).count();
+            let mut tied = excess.saturating_sub(before);
+            self.entries.retain(|_, v| {
+                let deadline = until(v);
+                if deadline < cut {
+                    false
+                } else if deadline == cut && tied > 0 {
+                    tied -= 1;
+                    false
+                } else {
+                    true
+                }
+            });
         }
         let len = self.entries.len();
         self.next_sweep = len
@@ -157,7 +165,7 @@ impl LocalStore {
         match seen.entries.get(&key) {
             Some(until) if *until > now => false,
             _ => {
-                seen.make_room(|until| *until);
+                seen.make_room(now, |until| *until);
                 seen.entries.insert(key, now + ttl);
                 true
             }
@@ -173,7 +181,7 @@ impl LocalStore {
             (None, Some(sub)) => ended_key("sub", &end.issuer, sub),
             (None, None) => return,
         };
-        ended.make_room(|(_, until)| *until);
+        ended.make_room(now, |(_, until)| *until);
         ended.entries.insert(key, (end.at, now + retain));
     }
 
@@ -283,7 +291,7 @@ mod tests {
         let mut map = Bounded::new(100);
         let until = Instant::now() + Duration::from_secs(60);
         for i in 0..150 {
-            map.make_room(|until| *until);
+            map.make_room(Instant::now(), |until| *until);
             map.entries.insert(format!("k{i}"), until);
             assert!(
                 (90..=100).contains(&map.entries.len()) || i < 90,
@@ -292,6 +300,26 @@ mod tests {
                 i + 1
             );
         }
+    }
+
+    #[test]
+    fn a_full_map_is_cut_to_nine_tenths_so_sweeps_stay_rare() {
+        let mut map = Bounded::new(100);
+        let start = Instant::now();
+        let mut sweeps = 0;
+        for i in 0..1000u64 {
+            // One second passes per insert and each entry lives 99 s: as many entries
+            // expire as arrive, and the live count sits just under the capacity.
+            let now = start + Duration::from_secs(i);
+            if map.entries.len() >= map.next_sweep {
+                sweeps += 1;
+            }
+            map.make_room(now, |until| *until);
+            map.entries
+                .insert(format!("k{i}"), now + Duration::from_secs(99));
+            assert!(map.entries.len() <= 100);
+        }
+        assert!(sweeps <= 100, "{sweeps} sweeps for 1000 inserts");
     }
 
     #[test]

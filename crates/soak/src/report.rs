@@ -73,7 +73,8 @@ pub fn app_map_sizes(log: &Path) -> Option<String> {
 
 /// The maps in an app "map sizes" line that hold more than their bound allows: each
 /// in-process record and cache at most `capacity` (ids seen: two kinds, logout tokens
-/// and webhooks, each bounded), the validated-token cache at most 10 000.
+/// and webhooks, each bounded), the validated-token cache at most 10 000. Shared refresh
+/// calls are bounded by time (each lives seconds), not by count: not checked here.
 pub fn maps_over_bound(fields: &str, capacity: u64) -> Vec<String> {
     fields
         .split_whitespace()
@@ -81,6 +82,7 @@ pub fn maps_over_bound(fields: &str, capacity: u64) -> Vec<String> {
         .filter_map(|(name, value)| {
             let size: u64 = value.parse().ok()?;
             let bound = match name {
+                "refresh_calls" => return None,
                 "validated_tokens" => 10_000,
                 "seen_ids" => 2 * capacity,
                 _ => capacity,

@@ -132,7 +132,7 @@ pub async fn start_login(
     {
         Ok(url) => leptos_axum::redirect(url.as_str()),
         Err(err) => {
-            tracing::error!(%err, "cannot start a login");
+            crate::oidc::log_provider_failure("cannot start a login", &err, err.is_circuit_open());
             leptos_axum::redirect(&Notice::ProviderUnavailable.home_url());
         }
     }
@@ -163,7 +163,11 @@ pub async fn refresh_session() -> Result<Option<User>, ServerFnError> {
     match auth.refresh(&jar, &headers, true).await {
         Ok(session) => Ok(Some(session.user())),
         Err(server::refresh::RefreshError::Unavailable(err)) => {
-            tracing::warn!(%err, "refresh failed; the provider is unavailable");
+            crate::oidc::log_provider_failure(
+                "refresh failed; the provider is unavailable",
+                &err,
+                err.is_circuit_open(),
+            );
             server::extract::set_status(axum::http::StatusCode::SERVICE_UNAVAILABLE);
             Err(ServerFnError::new(Notice::ProviderUnavailable.message()))
         }

@@ -65,6 +65,11 @@ impl OidcError {
         }
     }
 
+    /// True when the call was not made because the circuit breaker is open.
+    pub fn is_circuit_open(&self) -> bool {
+        matches!(self, OidcError::CircuitOpen(_))
+    }
+
     /// True when the provider said the grant (code or refresh token) is no longer valid,
     /// so retrying with it is pointless and the session has ended.
     pub fn is_invalid_grant(&self) -> bool {
@@ -82,5 +87,20 @@ impl OidcError {
         } else {
             OidcError::Unreachable(format!("{endpoint}: {err}"))
         }
+    }
+}
+
+/// Logs a request that failed on the provider: a warning, except while the circuit breaker
+/// is open. The breaker logs one line when it opens and one when it closes; an outage must
+/// not also write a warning for every person turned away meanwhile.
+pub fn log_provider_failure(
+    context: &'static str,
+    err: &dyn std::fmt::Display,
+    circuit_open: bool,
+) {
+    if circuit_open {
+        tracing::debug!(%err, "{context}");
+    } else {
+        tracing::warn!(%err, "{context}");
     }
 }

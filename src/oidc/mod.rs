@@ -28,7 +28,7 @@ pub mod validate;
 pub use authorize::{AuthorizationOptions, Pkce, Prompt};
 pub use breaker::{Breaker, BreakerSettings};
 pub use client::{ClientConfig, ClientSecret, OidcClient};
-pub use error::OidcError;
+pub use error::{log_provider_failure, OidcError};
 pub use jwks::KeySource;
 pub use token::TokenSet;
 pub use userinfo::UserInfo;

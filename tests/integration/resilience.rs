@@ -33,6 +33,15 @@ async fn app() -> TestApp {
 
 #[tokio::test]
 async fn a_hung_provider_gets_answers_within_the_budget_then_at_once_and_recovers() {
+    // The app's log, from this thread: a current-thread runtime runs the app's tasks too.
+    let logs = Captured::default();
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_env_filter("scalekit_leptos_starter=info")
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .finish(),
+    );
     let app = app().await;
     let idp = app.idp();
     // Ada is signed in; a login of Grace's is half-way (back from the provider, not yet
@@ -58,6 +67,7 @@ async fn a_hung_provider_gets_answers_within_the_budget_then_at_once_and_recover
         assert!(waited < BUDGET, "refresh answered after {waited:?}");
     }
     let before = Counters::get(&idp.counters().requests);
+    let logged_before_open = logs.text().len();
 
     // The breaker is open: the same answers, at once, and nobody is sent to the provider.
     let (response, waited) = timed(ada.get(&refresh)).await;
@@ -90,6 +100,13 @@ async fn a_hung_provider_gets_answers_within_the_budget_then_at_once_and_recover
         before,
         "nothing reached the provider while the breaker was open"
     );
+    let logged_while_open = logs.text()[logged_before_open..].to_string();
+    assert!(
+        !logged_while_open
+            .lines()
+            .any(|line| line.contains(" WARN ") || line.contains(" ERROR ")),
+        "people turned away by the open breaker are not one warning each:\n{logged_while_open}"
+    );
 
     // The provider recovers: after the pause, one trial succeeds and closes the breaker.
     idp.misbehave(None).unwrap();
@@ -102,6 +119,17 @@ async fn a_hung_provider_gets_answers_within_the_budget_then_at_once_and_recover
     );
     let mut later = Browser::default();
     log_in(&mut later, &app, "grace@example.com").await;
+    let logged = logs.text();
+    for (line, what) in [
+        ("circuit breaker open", "opened"),
+        ("circuit breaker closed", "closed"),
+    ] {
+        assert_eq!(
+            logged.matches(line).count(),
+            1,
+            "one line when the breaker {what}:\n{logged}"
+        );
+    }
 }
 
 #[tokio::test]

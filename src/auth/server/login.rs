@@ -71,6 +71,11 @@ impl CallbackError {
             _ => false,
         }
     }
+
+    /// True when the provider was not called because its circuit breaker is open.
+    pub fn is_circuit_open(&self) -> bool {
+        matches!(self, CallbackError::Exchange(e) | CallbackError::UserInfo(e) if e.is_circuit_open())
+    }
 }
 
 /// Why a login could not be started.
@@ -82,6 +87,13 @@ pub enum BeginLoginError {
     #[error(transparent)]
     /// The login state does not fit in a cookie.
     Cookie(#[from] CookieTooLarge),
+}
+
+impl BeginLoginError {
+    /// True when the provider was not called because its circuit breaker is open.
+    pub fn is_circuit_open(&self) -> bool {
+        matches!(self, BeginLoginError::Provider(e) if e.is_circuit_open())
+    }
 }
 
 /// The query of `GET /auth/callback`.

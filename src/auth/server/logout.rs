@@ -2,6 +2,7 @@
 //! the provider (its logout URL, where the person is sent next).
 
 use super::AuthService;
+use crate::oidc::log_provider_failure;
 use axum::http::HeaderMap;
 use tower_cookies::Cookies;
 
@@ -24,7 +25,11 @@ impl AuthService {
             match self.by_deadline(deadline, revocation, |e| e).await {
                 Ok(true) => tracing::info!("refresh token revoked at the provider"),
                 Ok(false) => {}
-                Err(err) => tracing::warn!(%err, "the provider did not revoke the refresh token"),
+                Err(err) => log_provider_failure(
+                    "the provider did not revoke the refresh token",
+                    &err,
+                    err.is_circuit_open(),
+                ),
             }
         }
         let state = crate::util::random_token();
@@ -32,7 +37,11 @@ impl AuthService {
         match self.by_deadline(deadline, logout_url, |e| e).await {
             Ok(url) => url.to_string(),
             Err(err) => {
-                tracing::warn!(%err, "provider logout URL unavailable; logging out locally");
+                log_provider_failure(
+                    "provider logout URL unavailable; logging out locally",
+                    &err,
+                    err.is_circuit_open(),
+                );
                 self.settings.post_logout_path.clone()
             }
         }

@@ -3,7 +3,7 @@
 use super::{page, parse_query, see_other};
 use crate::{
     auth::server::login::{CallbackError, CallbackQuery},
-    oidc::OidcError,
+    oidc::{log_provider_failure, OidcError},
     pages::errors::ErrorPage,
     server::AppState,
 };
@@ -22,7 +22,7 @@ pub(super) async fn callback(
     match state.auth.complete_login(&jar, &query).await {
         Ok(destination) => see_other(&state.auth.location(&destination)),
         Err(err) => {
-            tracing::warn!(reason = %err, "login failed at the callback");
+            log_provider_failure("login failed at the callback", &err, err.is_circuit_open());
             let status = callback_status(&err);
             page(&state, status, callback_error_page(err))
         }

@@ -12,6 +12,7 @@ use crate::{
         },
         LoginHints, LoginIntent, Notice,
     },
+    oidc::log_provider_failure,
     pages::{
         confirm_login::{confirm_login_document, ConfirmLogin},
         errors::ErrorPage,
@@ -103,7 +104,7 @@ async fn start_login(state: &AppState, jar: &Cookies, request: &LoginRequest) ->
     {
         Ok(url) => see_other(url.as_str()),
         Err(err) => {
-            tracing::error!(%err, "cannot start a login");
+            log_provider_failure("cannot start a login", &err, err.is_circuit_open());
             see_other(&Notice::ProviderUnavailable.home_url())
         }
     }

@@ -8,6 +8,7 @@ use crate::{
         server::{login_state::safe_return_path, refresh::RefreshError},
         Notice, REFRESH_PATH,
     },
+    oidc::log_provider_failure,
     pages::errors::ErrorPage,
     server::AppState,
 };
@@ -47,7 +48,11 @@ pub(super) async fn refresh(
     match state.auth.refresh(&jar, &headers, may_end_session).await {
         Ok(_) => see_other(&state.auth.location(&destination)),
         Err(RefreshError::Unavailable(err)) => {
-            tracing::warn!(%err, "refresh failed; the provider is unavailable");
+            log_provider_failure(
+                "refresh failed; the provider is unavailable",
+                &err,
+                err.is_circuit_open(),
+            );
             let retry = refresh_url(&destination);
             page(
                 &state,

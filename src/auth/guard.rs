@@ -7,7 +7,7 @@
 //! must still come from server functions that check (`require_user`,
 //! `require_permission`), because anything in the browser can be bypassed.
 
-use super::{current_user, User};
+use super::{current_user, guarded_user, User};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
@@ -37,14 +37,22 @@ pub fn RequirePermission(
     }
 }
 
-/// The guard both components share: one `current_user` call, then children, the
-/// forbidden view or a redirect home.
+/// The guard both components share: children, the forbidden view or a redirect home.
+/// On a page in `<SignedInRoutes>` it decides at once, from the session the server's
+/// route guard validated; elsewhere it asks `current_user` and waits for the answer.
 #[component]
 fn Guard(
     allows: impl Fn(&User) -> bool + Send + Sync + 'static,
     forbidden: impl Fn() -> AnyView + Send + Sync + 'static,
     children: ChildrenFn,
 ) -> impl IntoView {
+    if let Some(user) = guarded_user() {
+        return if allows(&user) {
+            children().into_any()
+        } else {
+            forbidden()
+        };
+    }
     let user = Resource::new(|| (), |_| current_user());
     let children = StoredValue::new(children);
     let allows = StoredValue::new(allows);
@@ -62,6 +70,7 @@ fn Guard(
             })}
         </Suspense>
     }
+    .into_any()
 }
 
 /// What a signed-in person without the permission sees.

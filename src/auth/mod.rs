@@ -153,6 +153,17 @@ pub async fn current_user() -> Result<Option<User>, ServerFnError> {
     server::extract::signed_in_user().await
 }
 
+/// The signed-in person of the page being rendered, read from the session the server's
+/// route guard validated for it (every page in `<SignedInRoutes>`): no await, no
+/// `Resource`, nothing serialized into the page for it. `None` on any other page, and in
+/// the browser (pages render on the server; only islands run there).
+pub fn guarded_user() -> Option<User> {
+    #[cfg(feature = "ssr")]
+    return server::extract::guarded_user();
+    #[cfg(not(feature = "ssr"))]
+    return None;
+}
+
 /// Refreshes the session with the rotating refresh token and returns the person with
 /// the new expiry, or `None` when the session has ended. Lives under [`REFRESH_PATH`]
 /// because only there does the browser send the refresh-token cookie.

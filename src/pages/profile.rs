@@ -4,23 +4,18 @@
 //! expired one first). The profile card is an island: in the browser it refreshes the
 //! session shortly before the access token expires, so an open tab stays signed in.
 
-use crate::auth::{current_user, Logout, User};
+use crate::auth::{guarded_user, Logout, User};
 use crate::pages::{friendly_error, ActionError};
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
+/// Rendered from the session the route guard validated: nothing to wait for, so the
+/// page is one synchronous render.
 #[component]
 pub fn ProfilePage() -> impl IntoView {
-    let user = Resource::new(|| (), |_| async { current_user().await.ok().flatten() });
-    view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading your profile…"</p> }>
-            {move || Suspend::new(async move {
-                match user.await {
-                    Some(user) => view! { <Profile user/> }.into_any(),
-                    None => view! { <Redirect path="/"/> }.into_any(),
-                }
-            })}
-        </Suspense>
+    match guarded_user() {
+        Some(user) => view! { <Profile user/> }.into_any(),
+        None => view! { <Redirect path="/"/> }.into_any(),
     }
 }
 

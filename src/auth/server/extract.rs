@@ -130,6 +130,11 @@ pub async fn signed_in_user() -> Result<Option<User>, ServerFnError> {
         .map(|CurrentUser(user)| user))
 }
 
+/// The session the route guard validated for the page being rendered, if any.
+pub(crate) fn guarded_user() -> Option<User> {
+    with_context::<Parts, _>(|parts| parts.extensions.get::<Session>().map(Session::user)).flatten()
+}
+
 async fn try_extract<T>() -> Result<Result<T, AuthRejection>, ServerFnError>
 where
     T: FromRequestParts<AppState, Rejection = AuthRejection>,

@@ -58,16 +58,24 @@ pub fn router(state: AppState) -> Router {
                 .precompressed_gzip(),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(from_fn_with_state(state.clone(), route_guard::guard))
+        .layer(from_fn_with_state(
+            route_guard::GuardState {
+                auth: state.auth.clone(),
+                signed_in: state.signed_in.clone(),
+            },
+            route_guard::guard,
+        ))
         .layer(axum::middleware::from_fn(
             malformed_arguments_are_client_errors,
         ))
+        // Each layer is given only the part of the state it reads: the state is cloned
+        // for every request it handles.
         .layer(from_fn_with_state(
-            state.clone(),
+            state.origin.clone(),
             same_origin_server_functions,
         ))
         .layer(CookieManagerLayer::new())
-        .layer(from_fn_with_state(state.clone(), response_headers))
+        .layer(from_fn_with_state(state.headers.clone(), response_headers))
         .layer(axum::middleware::from_fn(move |request, next| {
             asset_cache_headers(hashed_assets, request, next)
         }))

@@ -12,7 +12,7 @@ use super::{
     SessionStatus, SharedAuth,
 };
 use axum::{
-    extract::{Request, State},
+    extract::{FromRef, Request, State},
     middleware::Next,
     response::Response,
 };
@@ -77,6 +77,16 @@ fn matches(pattern: &str, path: &str) -> bool {
             _ => return false,
         }
     }
+}
+
+/// What the guard reads: its layer clones its state for every request, so it is given
+/// these two handles rather than the whole `AppState`.
+#[derive(Clone, FromRef)]
+pub struct GuardState {
+    /// Reads the session.
+    pub auth: SharedAuth,
+    /// The pages it guards.
+    pub signed_in: SignedInPaths,
 }
 
 /// Renders a signed-in page only for a valid session (left in the request for

@@ -40,6 +40,36 @@ async function documentTimings(page: Page) {
   );
 }
 
+/** Before the click on the home page: remembers, across the navigation, when the browser
+ *  dispatched the click and when the login island's request started and ended (read
+ *  back by `loginStart` on the profile page, the same origin). */
+async function recordLoginStart(page: Page) {
+  await page.evaluate(() => {
+    let click = 0;
+    document.addEventListener("click", (event) => (click = event.timeStamp), { capture: true, once: true });
+    window.addEventListener("pagehide", () => {
+      const request = performance
+        .getEntriesByType("resource")
+        .find((entry) => (entry as PerformanceResourceTiming).initiatorType === "fetch");
+      localStorage.setItem(
+        "bench-login-start",
+        JSON.stringify({
+          origin: performance.timeOrigin,
+          click,
+          fetchStart: request?.startTime ?? NaN,
+          fetchEnd: request?.responseEnd ?? NaN,
+        }),
+      );
+    });
+  });
+}
+
+async function loginStart(page: Page) {
+  const stored = await page.evaluate(() => localStorage.getItem("bench-login-start"));
+  if (!stored) throw new Error("the home page did not record the login start");
+  return JSON.parse(stored) as { origin: number; click: number; fetchStart: number; fetchEnd: number };
+}
+
 test("login round trip (benchmark)", async ({ page, context }) => {
   const totals: number[] = [];
   const byStep: Record<string, number[]> = {};
@@ -47,6 +77,7 @@ test("login round trip (benchmark)", async ({ page, context }) => {
     await context.clearCookies();
     await page.goto(`${APP}/`);
     await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    await recordLoginStart(page);
     const clicked = Date.now();
     await page.getByRole("button", { name: "Log in" }).click();
     await page.getByLabel("Email").fill("ada@example.com");
@@ -55,9 +86,14 @@ test("login round trip (benchmark)", async ({ page, context }) => {
     await page.waitForURL(`${APP}/dashboard/profile`, { waitUntil: "commit" });
     await expect(page.getByTestId("email")).toHaveText("ada@example.com");
     const profile = await documentTimings(page);
+    const start = await loginStart(page);
     const total = profile.origin + profile.paint - clicked;
     const steps: Record<string, number> = {
       "1 click → the app's login answer → leaving for the provider": provider.origin - clicked,
+      "1a  of which Playwright's click reaching the page (automation)": start.origin + start.click - clicked,
+      "1b  of which the login island: click → request sent": start.fetchStart - start.click,
+      "1c  of which the start_login request (the server's own share)": start.fetchEnd - start.fetchStart,
+      "1d  of which its answer → the browser leaving for the provider": provider.origin - (start.origin + start.fetchEnd),
       "2 provider page: response": provider.response,
       "3 provider page: ready": provider.ready,
       "4 typing the email, clicking Continue (the person)": profile.origin - (provider.origin + provider.ready),

@@ -45,12 +45,14 @@ async function documentTimings(page: Page) {
  *  back by `loginStart` on the profile page, the same origin). */
 async function recordLoginStart(page: Page) {
   await page.evaluate(() => {
+    // A value left by an earlier round must never be read as this one's.
+    localStorage.removeItem("bench-login-start");
     let click = 0;
     document.addEventListener("click", (event) => (click = event.timeStamp), { capture: true, once: true });
     window.addEventListener("pagehide", () => {
       const request = performance
         .getEntriesByType("resource")
-        .find((entry) => (entry as PerformanceResourceTiming).initiatorType === "fetch");
+        .find((entry) => new URL(entry.name).pathname === "/auth/login");
       localStorage.setItem(
         "bench-login-start",
         JSON.stringify({

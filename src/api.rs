@@ -3,7 +3,11 @@
 //! person's token (the README's recipe "Call your API with the access token"). Point
 //! [`ExampleApi`] at your service and give it your endpoints.
 
-use crate::{auth::server::SharedAuth, oidc::OidcError, server::AppState};
+use crate::{
+    auth::server::SharedAuth,
+    oidc::{log_provider_failure, OidcError},
+    server::AppState,
+};
 use axum::{
     extract::State,
     http::{header, HeaderMap, StatusCode},
@@ -71,11 +75,7 @@ async fn whoami(State(auth): State<SharedAuth>, headers: HeaderMap) -> Response 
     let Some(token) = token else {
         return unauthorized("a bearer token is required");
     };
-    match auth
-        .oidc
-        .validate_access_token(token, crate::oidc::KeySource::Untrusted)
-        .await
-    {
+    match auth.validate_presented_token(token).await {
         Ok(claims) => Json(json!({
             "sub": claims.sub,
             "organization_id": claims.oid,
@@ -83,6 +83,17 @@ async fn whoami(State(auth): State<SharedAuth>, headers: HeaderMap) -> Response 
             "expires_at": claims.exp,
         }))
         .into_response(),
+        Err(err) if err.could_not_check_token() => {
+            log_provider_failure(
+                "cannot check an API token; the provider is unavailable",
+                &err,
+                err.is_circuit_open(),
+            );
+            let body = Json(
+                json!({ "error": "the sign-in service is not answering; try again in a moment" }),
+            );
+            (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+        }
         Err(err) => {
             tracing::info!(%err, "API call with an unacceptable token");
             unauthorized("the bearer token is not valid")

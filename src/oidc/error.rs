@@ -65,6 +65,17 @@ impl OidcError {
         }
     }
 
+    /// True when a token could be neither accepted nor refused because the provider did
+    /// not answer (its discovery document or its key set): asking again later may succeed,
+    /// so nothing about the session should be decided on it.
+    pub fn could_not_check_token(&self) -> bool {
+        self.is_outage()
+            || matches!(
+                self,
+                OidcError::InvalidToken(ValidationError::KeySetUnavailable(_))
+            )
+    }
+
     /// True when the call was not made because the circuit breaker is open.
     pub fn is_circuit_open(&self) -> bool {
         matches!(self, OidcError::CircuitOpen(_))

@@ -18,6 +18,7 @@ use crate::{
 use axum::{middleware::from_fn_with_state, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
 use tower_cookies::CookieManagerLayer;
 
 /// The router for `state`: Leptos' pages and server functions, the auth endpoints, the
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
             route_guard::GuardState {
                 auth: state.auth.clone(),
                 signed_in: state.signed_in.clone(),
+                leptos: Arc::new(state.leptos.clone()),
             },
             route_guard::guard,
         ))

@@ -10,12 +10,14 @@ use scalekit_leptos_starter::{
     server::{assemble, Server},
 };
 use std::{collections::BTreeMap, net::SocketAddr};
+use tower_cookies::{Cookie, Cookies};
 use url::Url;
 
 /// A running app and, unless it was pointed at another provider, its built-in one.
 pub struct TestApp {
     pub url: Url,
     pub server: Server,
+    config: AppConfig,
     idp: Option<DevIdp>,
 }
 
@@ -37,6 +39,20 @@ impl TestApp {
         self.idp
             .as_ref()
             .expect("this app runs against another provider")
+    }
+
+    /// Starts another instance of this app, as after a restart or behind a load
+    /// balancer: the same configuration (`APP_URL`, `SESSION_SECRET`, provider), none of
+    /// this one's memory (discovery, keys, caches). Returns its address; cookies ignore
+    /// ports, so a [`Browser`] carries its session there when both share a
+    /// `SESSION_SECRET` (set one with [`AppBuilder::env`]: without it each instance makes
+    /// its own).
+    pub async fn another_instance(&self) -> Url {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+        let router = assemble(&self.config).unwrap().router;
+        tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        url
     }
 }
 
@@ -141,8 +157,24 @@ impl AppBuilder {
         tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
         });
-        TestApp { url, server, idp }
+        TestApp {
+            url,
+            server,
+            config,
+            idp,
+        }
     }
+}
+
+/// `browser`'s session cookies, as a jar the app's own cookie policy unseals.
+pub fn jar_of(app: &TestApp, browser: &Browser) -> Cookies {
+    let jar = Cookies::default();
+    for name in ["__Host-sk_access", "__Host-sk_id"] {
+        if let Some(value) = browser.cookie(&app.url, name) {
+            jar.add(Cookie::new(name, value));
+        }
+    }
+    jar
 }
 
 /// The app's registration at the built-in provider, as `server::start` makes it.

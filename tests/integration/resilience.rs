@@ -288,3 +288,75 @@ async fn a_slow_provider_is_cut_off_at_the_budget_of_the_whole_request() {
     assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
     assert!(waited < BUDGET, "the callback answered after {waited:?}");
 }
+
+#[tokio::test]
+async fn a_signed_in_page_after_a_restart_answers_within_the_budget_of_the_whole_request() {
+    // A restarted instance knows neither the provider's metadata nor its keys, and a
+    // signed-in page needs both to check the session: 3 s each from a slow provider, 6 s
+    // without a budget for the whole request. A 3.5 s budget, as above.
+    let app = TestApp::builder()
+        .env("SESSION_SECRET", "a-session-secret-that-outlives-restarts")
+        .configure(|config| config.settings.auth.provider_budget_ms = 3500)
+        .start()
+        .await;
+    let mut ada = Browser::default();
+    log_in(&mut ada, &app, "ada@example.com").await;
+    let restarted = app.another_instance().await;
+    let after_another_restart = app.another_instance().await;
+    app.idp()
+        .misbehave(Some(Misbehaviour::AnswersSlowly))
+        .unwrap();
+
+    // The page: the "not answering" page with a way back to it, and nothing ended.
+    let profile = restarted.join("/dashboard/profile?tab=1").unwrap();
+    let (response, waited) = timed(ada.get(&profile)).await;
+    println!("a signed-in page after a restart answered after {waited:?}");
+    assert!(waited < BUDGET, "the page answered after {waited:?}");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        response.headers().get("set-cookie").is_none(),
+        "the session is left as it is"
+    );
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("The sign-in service is not answering"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"href="/dashboard/profile?tab=1""#),
+        "{page}"
+    );
+
+    // A server function asking for the person: 503 with the same words, not "signed out".
+    let me = after_another_restart.join("/auth/me").unwrap();
+    let (response, waited) =
+        timed(ada.post_form_with(&me, &[], &[("sec-fetch-site", "same-origin")])).await;
+    println!("a server function after a restart answered after {waited:?}");
+    assert!(
+        waited < BUDGET,
+        "the server function answered after {waited:?}"
+    );
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("The sign-in service is not answering"));
+
+    // Your API, with the person's access token as a bearer token: 503, not 401.
+    let api = app
+        .another_instance()
+        .await
+        .join("/api/example/whoami")
+        .unwrap();
+    let token = app.server.auth.access_token(&jar_of(&app, &ada)).unwrap();
+    let (response, waited) = timed(reqwest::Client::new().get(api).bearer_auth(token).send()).await;
+    assert!(waited < BUDGET, "the API answered after {waited:?}");
+    assert_eq!(response.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    // The provider answers again: the same page renders, still signed in.
+    app.idp().misbehave(None).unwrap();
+    let response = ada.get(&profile).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("ada@example.com"));
+}

@@ -4,18 +4,6 @@
 use crate::common::*;
 use dev_idp::Misbehaviour;
 use reqwest::StatusCode;
-use tower_cookies::{Cookie, Cookies};
-
-/// Unseals one of `browser`'s auth cookies with the app's own cookie policy.
-fn jar_of(app: &TestApp, browser: &Browser) -> Cookies {
-    let jar = Cookies::default();
-    for name in ["__Host-sk_access", "__Host-sk_id"] {
-        if let Some(value) = browser.cookie(&app.url, name) {
-            jar.add(Cookie::new(name, value));
-        }
-    }
-    jar
-}
 
 async fn whoami(app: &TestApp, bearer: &str) -> StatusCode {
     reqwest::Client::new()

@@ -7,7 +7,7 @@
 //! phrase a refusal for people (401 signed out, 403 without the permission).
 
 use super::{session::Session, SessionStatus, SharedAuth};
-use crate::{auth::User, server::AppState};
+use crate::{auth::User, oidc::log_provider_failure, server::AppState};
 use axum::{
     extract::{FromRef, FromRequestParts},
     http::{request::Parts, StatusCode},
@@ -44,6 +44,9 @@ pub enum AuthRejection {
     /// Signed in, without this permission: 403.
     #[error("You need the \"{0}\" permission to do this.")]
     Forbidden(&'static str),
+    /// The session could not be checked: the provider is not answering. 503.
+    #[error("The sign-in service is not answering. You are still signed in; please try again in a moment.")]
+    ProviderUnavailable,
 }
 
 impl AuthRejection {
@@ -51,6 +54,7 @@ impl AuthRejection {
         match self {
             AuthRejection::SignedOut => StatusCode::UNAUTHORIZED,
             AuthRejection::Forbidden(_) => StatusCode::FORBIDDEN,
+            AuthRejection::ProviderUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -62,20 +66,30 @@ impl IntoResponse for AuthRejection {
 }
 
 /// The session of this request: the one the guard validated, else the cookies'.
-async fn session<S: Send + Sync>(parts: &mut Parts, state: &S) -> Option<Session>
+async fn session<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<Session, AuthRejection>
 where
     SharedAuth: FromRef<S>,
 {
     if let Some(session) = parts.extensions.get::<Session>() {
-        return Some(session.clone());
+        return Ok(session.clone());
     }
-    let jar = Cookies::from_request_parts(parts, state).await.ok()?;
+    let jar = Cookies::from_request_parts(parts, state)
+        .await
+        .map_err(|_| AuthRejection::SignedOut)?;
     match SharedAuth::from_ref(state).session(&jar).await {
         SessionStatus::Active(session) => {
             parts.extensions.insert((*session).clone());
-            Some(*session)
+            Ok(*session)
         }
-        SessionStatus::Refreshable | SessionStatus::Anonymous => None,
+        SessionStatus::ProviderUnavailable(err) => {
+            log_provider_failure(
+                "cannot check a session; the provider is unavailable",
+                &err,
+                err.is_circuit_open(),
+            );
+            Err(AuthRejection::ProviderUnavailable)
+        }
+        SessionStatus::Refreshable | SessionStatus::Anonymous => Err(AuthRejection::SignedOut),
     }
 }
 
@@ -86,10 +100,7 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let session = session(parts, state)
-            .await
-            .ok_or(AuthRejection::SignedOut)?;
-        Ok(CurrentUser(session.user()))
+        Ok(CurrentUser(session(parts, state).await?.user()))
     }
 }
 
@@ -122,12 +133,17 @@ where
     })
 }
 
-/// The signed-in person, or `None`, inside a server function (no refusal, no status).
+/// The signed-in person, or `None`, inside a server function (no refusal). An error
+/// (503) only when the session could not be checked because the provider is not answering.
 pub async fn signed_in_user() -> Result<Option<User>, ServerFnError> {
-    Ok(try_extract::<CurrentUser>()
-        .await?
-        .ok()
-        .map(|CurrentUser(user)| user))
+    match try_extract::<CurrentUser>().await? {
+        Ok(CurrentUser(user)) => Ok(Some(user)),
+        Err(rejection @ AuthRejection::ProviderUnavailable) => {
+            set_status(rejection.status());
+            Err(ServerFnError::new(rejection.to_string()))
+        }
+        Err(_) => Ok(None),
+    }
 }
 
 /// The session the route guard validated for the page being rendered, if any.

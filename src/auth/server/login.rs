@@ -65,9 +65,7 @@ impl CallbackError {
         match self {
             CallbackError::Exchange(e) => !e.is_invalid_grant(),
             CallbackError::UserInfo(_) => true,
-            CallbackError::InvalidTokens(OidcError::InvalidToken(
-                crate::oidc::ValidationError::KeySetUnavailable(_),
-            )) => true,
+            CallbackError::InvalidTokens(e) => e.could_not_check_token(),
             _ => false,
         }
     }

@@ -7,7 +7,7 @@ use super::{
     session::Session,
     AuthService,
 };
-use crate::oidc::{OidcError, ValidationError};
+use crate::oidc::OidcError;
 use axum::http::HeaderMap;
 use std::sync::Arc;
 use tower_cookies::Cookies;
@@ -157,10 +157,9 @@ impl AuthService {
 /// A refreshed token that fails validation ends the session, except when the key set
 /// could not be fetched: that is an outage (session and refresh token kept, retry page).
 fn refreshed_token_error(err: OidcError) -> RefreshError {
-    match err {
-        OidcError::InvalidToken(ValidationError::KeySetUnavailable(_)) => {
-            RefreshError::Unavailable(Arc::new(err))
-        }
-        err => RefreshError::InvalidTokens(err),
+    if err.could_not_check_token() {
+        RefreshError::Unavailable(Arc::new(err))
+    } else {
+        RefreshError::InvalidTokens(err)
     }
 }

@@ -7,15 +7,17 @@
 //! Leptos' router normalises it (`.` and `..` segments removed, `\` read as `/`).
 
 use super::{
-    handlers::{no_store, refresh_url, see_other},
+    handlers::{no_store, not_answering, refresh_url, see_other},
     login_state::percent_decode,
     SessionStatus, SharedAuth,
 };
+use crate::oidc::log_provider_failure;
 use axum::{
     extract::{FromRef, Request, State},
     middleware::Next,
     response::Response,
 };
+use leptos::config::LeptosOptions;
 use std::sync::Arc;
 use tower_cookies::Cookies;
 
@@ -80,21 +82,25 @@ fn matches(pattern: &str, path: &str) -> bool {
 }
 
 /// What the guard reads: its layer clones its state for every request, so it is given
-/// these two handles rather than the whole `AppState`.
+/// these handles rather than the whole `AppState`.
 #[derive(Clone, FromRef)]
 pub struct GuardState {
     /// Reads the session.
     pub auth: SharedAuth,
     /// The pages it guards.
     pub signed_in: SignedInPaths,
+    /// For the page it shows while the provider is not answering.
+    pub leptos: Arc<LeptosOptions>,
 }
 
 /// Renders a signed-in page only for a valid session (left in the request for
 /// `CurrentUser`), sends an expired one through `/auth/refresh` first, and everyone else
-/// to the home page. Signed-in pages are never cached.
+/// to the home page. A session it cannot check in time because the provider is not
+/// answering gets a retry page, and stays as it is. Signed-in pages are never cached.
 pub async fn guard(
     State(auth): State<SharedAuth>,
     State(signed_in): State<SignedInPaths>,
+    State(leptos): State<Arc<LeptosOptions>>,
     jar: Cookies,
     mut request: Request,
     next: Next,
@@ -102,18 +108,31 @@ pub async fn guard(
     if !signed_in.contains(request.uri().path()) {
         return next.run(request).await;
     }
-    match auth.session(&jar).await {
+    let status = auth.session(&jar).await;
+    let here = || {
+        request
+            .uri()
+            .path_and_query()
+            .map(|pq| pq.as_str().to_string())
+            .unwrap_or_else(|| "/".into())
+    };
+    match status {
         SessionStatus::Active(session) => {
             request.extensions_mut().insert(*session);
             no_store(next.run(request).await)
         }
-        SessionStatus::Refreshable => {
-            let here = request
-                .uri()
-                .path_and_query()
-                .map(|pq| pq.as_str().to_string())
-                .unwrap_or_else(|| "/".into());
-            see_other(&refresh_url(&here))
+        SessionStatus::Refreshable => see_other(&refresh_url(&here())),
+        SessionStatus::ProviderUnavailable(err) => {
+            log_provider_failure(
+                "cannot check a session; the provider is unavailable",
+                &err,
+                err.is_circuit_open(),
+            );
+            not_answering(
+                &leptos,
+                "We could not check your session just now. You are still signed in; please try again in a moment.",
+                here(),
+            )
         }
         SessionStatus::Anonymous => see_other("/"),
     }

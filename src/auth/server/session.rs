@@ -11,6 +11,7 @@ use crate::{
     oidc::{AccessTokenClaims, IdTokenClaims, KeySource, OidcError, TokenSet},
     util::{format_utc, now},
 };
+use std::sync::Arc;
 use tower_cookies::Cookies;
 
 /// A valid session, as found on a request.
@@ -61,6 +62,10 @@ pub enum SessionStatus {
     Refreshable,
     /// Not signed in.
     Anonymous,
+    /// An access token that could not be checked: the provider did not hand over its
+    /// keys within the budget (right after a restart, say). Nothing is decided or ended;
+    /// asking again in a moment may succeed.
+    ProviderUnavailable(Arc<OidcError>),
 }
 
 impl AuthService {
@@ -98,12 +103,11 @@ impl AuthService {
         };
         // Sealed by us, yet presented by the browser: key refetches stay rate-limited (an
         // unknown key makes the session refreshable, and refresh may refetch).
-        let access = match self
-            .oidc
-            .validate_access_token(&token, KeySource::Untrusted)
-            .await
-        {
+        let access = match self.validate_presented_token(&token).await {
             Ok(access) => access,
+            Err(err) if err.could_not_check_token() => {
+                return SessionStatus::ProviderUnavailable(Arc::new(err));
+            }
             Err(err) => {
                 tracing::debug!(%err, "access token not accepted");
                 return self.without_access_token(jar);
@@ -128,6 +132,18 @@ impl AuthService {
             return self.without_access_token(jar);
         }
         SessionStatus::Active(Box::new(Session { access, profile }))
+    }
+
+    /// Validates an access token a client presents (a session cookie's, a bearer token).
+    /// No provider call while its key is cached; otherwise the wait for the provider's
+    /// discovery document and key set together is bounded by `provider_budget_ms`.
+    pub async fn validate_presented_token(
+        &self,
+        token: &str,
+    ) -> Result<AccessTokenClaims, OidcError> {
+        let validation = self.oidc.validate_access_token(token, KeySource::Untrusted);
+        self.by_deadline(self.provider_deadline(), validation, |timeout| timeout)
+            .await
     }
 
     /// True when the provider ended this session (started at `started_at`) by back-channel

@@ -24,7 +24,7 @@ pub(super) async fn callback(
         Err(err) => {
             log_provider_failure("login failed at the callback", &err, err.is_circuit_open());
             let status = callback_status(&err);
-            page(&state, status, callback_error_page(err))
+            page(&state.leptos, status, callback_error_page(err))
         }
     }
 }

@@ -53,20 +53,24 @@ pub(super) async fn idp_initiated_login(
         // Anyone can send this link: its text is logged (escaped), never shown.
         tracing::warn!(?error, description = ?query.error_description, "IdP-initiated login reported an error");
         return page(
-            &state,
+            &state.leptos,
             401,
             callback_error_page(CallbackError::UnsolicitedError),
         );
     }
     let Some(token) = query.idp_initiated_login else {
-        return page(&state, 400, callback_error_page(CallbackError::MissingCode));
+        return page(
+            &state.leptos,
+            400,
+            callback_error_page(CallbackError::MissingCode),
+        );
     };
     let claims = match state.auth.oidc.validate_idp_initiated(&token).await {
         Ok(claims) => claims,
         Err(err) => {
             tracing::warn!(reason = %err, "IdP-initiated login token refused");
             return page(
-                &state,
+                &state.leptos,
                 401,
                 callback_error_page(CallbackError::InvalidTokens(err)),
             );
@@ -205,7 +209,7 @@ pub(super) async fn confirmed_login(
     if !RequestSite::is_same_origin_call(&headers, &origin) {
         tracing::warn!(origin = ?headers.get(header::ORIGIN), "cross-site login confirmation refused");
         return page(
-            &state,
+            &state.leptos,
             403,
             ErrorPage {
                 title: "This sign-in must start on this site".into(),

@@ -28,6 +28,7 @@ use axum::{
     routing::get,
     Router,
 };
+use leptos::config::LeptosOptions;
 use serde::de::DeserializeOwned;
 
 /// The callback (at `callback_path` from `Leptos.toml`), refresh and login routes.
@@ -65,15 +66,39 @@ fn parse_query<T: DeserializeOwned + Default>(raw: Option<String>) -> T {
         .unwrap_or_default()
 }
 
-fn page(state: &AppState, status: u16, page: ErrorPage) -> Response {
+/// An error page for people, never cached.
+pub(in crate::auth::server) fn page(
+    options: &LeptosOptions,
+    status: u16,
+    page: ErrorPage,
+) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let html = error_document(&state.leptos, status.as_u16(), &page);
+    let html = error_document(options, status.as_u16(), &page);
     let mut response = (status, html).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/html; charset=utf-8"),
     );
     no_store(response)
+}
+
+/// The 503 page of a signed-in person's request that needed the provider while it is not
+/// answering: they stay signed in, and `retry` asks again.
+pub(in crate::auth::server) fn not_answering(
+    options: &LeptosOptions,
+    message: &str,
+    retry: String,
+) -> Response {
+    page(
+        options,
+        503,
+        ErrorPage {
+            title: "The sign-in service is not answering".into(),
+            message: message.into(),
+            provider_error: None,
+            retry: Some(("Try again".into(), retry)),
+        },
+    )
 }
 
 /// Where a request to one of these handlers comes from.

@@ -2,14 +2,13 @@
 //! refresh-token cookie is only sent below `/auth`. Reached from another site it may
 //! refresh, never end a session.
 
-use super::{page, parse_query, see_other, site};
+use super::{not_answering, parse_query, see_other, site};
 use crate::{
     auth::{
         server::{login_state::safe_return_path, refresh::RefreshError},
         Notice, REFRESH_PATH,
     },
     oidc::log_provider_failure,
-    pages::errors::ErrorPage,
     server::AppState,
 };
 use axum::{
@@ -53,16 +52,10 @@ pub(super) async fn refresh(
                 &err,
                 err.is_circuit_open(),
             );
-            let retry = refresh_url(&destination);
-            page(
-                &state,
-                503,
-                ErrorPage {
-                    title: "The sign-in service is not answering".into(),
-                    message: "We could not renew your session just now. You are still signed in; please try again in a moment.".into(),
-                    provider_error: None,
-                    retry: Some(("Try again".into(), retry)),
-                },
+            not_answering(
+                &state.leptos,
+                "We could not renew your session just now. You are still signed in; please try again in a moment.",
+                refresh_url(&destination),
             )
         }
         Err(RefreshError::NotBound) => {

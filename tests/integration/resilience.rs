@@ -360,3 +360,33 @@ async fn a_signed_in_page_after_a_restart_answers_within_the_budget_of_the_whole
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.text().await.unwrap().contains("ada@example.com"));
 }
+
+#[tokio::test]
+async fn an_idp_initiated_login_is_checked_within_the_budget_of_the_whole_request() {
+    // Its token is checked with the provider's keys: a fresh instance needs discovery
+    // and the key set first, 3 s each from a slow provider. A 3.5 s budget, as above.
+    let app = TestApp::builder()
+        .configure(|config| config.settings.auth.provider_budget_ms = 3500)
+        .start()
+        .await;
+    let idp = app.idp();
+    let mut browser = Browser::default();
+    let start = idp
+        .issuer
+        .join("/idp-initiated?login_hint=ada@example.com")
+        .unwrap();
+    let initiate = location(&browser.get(&start).await, &idp.issuer);
+    idp.misbehave(Some(Misbehaviour::AnswersSlowly)).unwrap();
+    let (response, waited) = timed(browser.get(&initiate)).await;
+    println!("an IdP-initiated login with a slow provider answered after {waited:?}");
+    assert!(
+        waited < BUDGET,
+        "the IdP-initiated login answered after {waited:?}"
+    );
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("The sign-in service is not answering"),
+        "{page}"
+    );
+}

@@ -72,7 +72,11 @@ impl CallbackError {
 
     /// True when the provider was not called because its circuit breaker is open.
     pub fn is_circuit_open(&self) -> bool {
-        matches!(self, CallbackError::Exchange(e) | CallbackError::UserInfo(e) if e.is_circuit_open())
+        matches!(
+            self,
+            CallbackError::Exchange(e) | CallbackError::UserInfo(e) | CallbackError::InvalidTokens(e)
+                if e.is_circuit_open()
+        )
     }
 }
 
@@ -120,9 +124,24 @@ impl AuthService {
         hints: &LoginHints,
         return_to: Option<&str>,
     ) -> Result<Url, BeginLoginError> {
+        let deadline = self.provider_deadline();
+        self.begin_login_by(deadline, jar, intent, hints, return_to)
+            .await
+    }
+
+    /// [`begin_login`](Self::begin_login) within a request that started waiting for the
+    /// provider earlier: its provider calls end by `deadline`.
+    pub(crate) async fn begin_login_by(
+        &self,
+        deadline: tokio::time::Instant,
+        jar: &Cookies,
+        intent: LoginIntent,
+        hints: &LoginHints,
+        return_to: Option<&str>,
+    ) -> Result<Url, BeginLoginError> {
         self.oidc.check_available()?;
         let flow = self.begin_login_now(jar, intent, hints, return_to);
-        self.by_deadline(self.provider_deadline(), flow, BeginLoginError::Provider)
+        self.by_deadline(deadline, flow, BeginLoginError::Provider)
             .await
     }
 

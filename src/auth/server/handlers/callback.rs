@@ -100,7 +100,7 @@ pub(super) fn callback_error_page(err: CallbackError) -> ErrorPage {
 }
 
 /// The HTTP status of the callback's error page.
-fn callback_status(err: &CallbackError) -> u16 {
+pub(super) fn callback_status(err: &CallbackError) -> u16 {
     match err {
         CallbackError::Provider { .. } => 401,
         CallbackError::LoginState(_)
@@ -108,7 +108,8 @@ fn callback_status(err: &CallbackError) -> u16 {
         | CallbackError::UnsolicitedError => 400,
         CallbackError::IssuerMismatch(_) => 401,
         CallbackError::Exchange(OidcError::Timeout(_))
-        | CallbackError::UserInfo(OidcError::Timeout(_)) => 504,
+        | CallbackError::UserInfo(OidcError::Timeout(_))
+        | CallbackError::InvalidTokens(OidcError::Timeout(_)) => 504,
         _ if err.is_provider_outage() => 502,
         CallbackError::Exchange(_) => 400,
         CallbackError::NoIdToken | CallbackError::InvalidTokens(_) => 401,

@@ -2,7 +2,10 @@
 //! email, social provider), `POST /login` (their confirmation from another site), and
 //! `GET /auth/initiate` (IdP-initiated SSO).
 
-use super::{callback::callback_error_page, no_store, page, parse_query, see_other, site};
+use super::{
+    callback::{callback_error_page, callback_status},
+    no_store, page, parse_query, see_other, site,
+};
 use crate::{
     auth::{
         server::{
@@ -65,14 +68,27 @@ pub(super) async fn idp_initiated_login(
             callback_error_page(CallbackError::MissingCode),
         );
     };
-    let claims = match state.auth.oidc.validate_idp_initiated(&token).await {
+    // Checking the token may need discovery and the key set; starting the login after it
+    // needs nothing more. One budget covers both.
+    let deadline = state.auth.provider_deadline();
+    let validation = state.auth.oidc.validate_idp_initiated(&token);
+    let claims = match state.auth.by_deadline(deadline, validation, |e| e).await {
         Ok(claims) => claims,
         Err(err) => {
-            tracing::warn!(reason = %err, "IdP-initiated login token refused");
+            let err = CallbackError::InvalidTokens(err);
+            if err.is_provider_outage() {
+                log_provider_failure(
+                    "cannot check an IdP-initiated login; the provider is unavailable",
+                    &err,
+                    err.is_circuit_open(),
+                );
+            } else {
+                tracing::warn!(reason = %err, "IdP-initiated login token refused");
+            }
             return page(
                 &state.leptos,
-                401,
-                callback_error_page(CallbackError::InvalidTokens(err)),
+                callback_status(&err),
+                callback_error_page(err),
             );
         }
     };
@@ -90,15 +106,21 @@ pub(super) async fn idp_initiated_login(
     if !site(&state, &headers).may_start_login() {
         return confirm(&state, &request).await;
     }
-    start_login(&state, &jar, &request).await
+    start_login(&state, &jar, &request, deadline).await
 }
 
 /// Starts a login from a browser navigation: a redirect to the provider, or home with a
-/// notice when the provider cannot be reached.
-async fn start_login(state: &AppState, jar: &Cookies, request: &LoginRequest) -> Response {
+/// notice when the provider cannot be reached by `deadline`.
+async fn start_login(
+    state: &AppState,
+    jar: &Cookies,
+    request: &LoginRequest,
+    deadline: tokio::time::Instant,
+) -> Response {
     match state
         .auth
-        .begin_login(
+        .begin_login_by(
+            deadline,
             jar,
             request.intent,
             &request.hints,
@@ -139,7 +161,7 @@ pub(super) async fn deep_link_login(
     if !site(&state, &headers).may_start_login() {
         return confirm(&state, &request).await;
     }
-    start_login(&state, &jar, &request).await
+    start_login(&state, &jar, &request, state.auth.provider_deadline()).await
 }
 
 /// The confirmation page for a login another site asked for.
@@ -221,5 +243,5 @@ pub(super) async fn confirmed_login(
         );
     }
     let request: LoginRequest = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    start_login(&state, &jar, &request).await
+    start_login(&state, &jar, &request, state.auth.provider_deadline()).await
 }

@@ -364,7 +364,7 @@ impl OidcClient {
         let provider = self
             .provider()
             .await
-            .map_err(|e| super::ValidationError::KeySetUnavailable(e.to_string()))?;
+            .map_err(|e| super::ValidationError::key_set_unavailable(&e))?;
         let expect = self.expectations(&provider.metadata);
         super::logout_token::validate_logout_token(&provider.jwks, token, &expect).await
     }

@@ -69,16 +69,16 @@ impl OidcError {
     /// not answer (its discovery document or its key set): asking again later may succeed,
     /// so nothing about the session should be decided on it.
     pub fn could_not_check_token(&self) -> bool {
-        self.is_outage()
-            || matches!(
-                self,
-                OidcError::InvalidToken(ValidationError::KeySetUnavailable(_))
-            )
+        self.is_outage() || matches!(self, OidcError::InvalidToken(e) if e.is_key_set_unavailable())
     }
 
-    /// True when the call was not made because the circuit breaker is open.
+    /// True when the call was not made because the circuit breaker is open, including a
+    /// token left unchecked because the breaker stopped the fetch of the key set.
     pub fn is_circuit_open(&self) -> bool {
-        matches!(self, OidcError::CircuitOpen(_))
+        matches!(
+            self,
+            OidcError::CircuitOpen(_) | OidcError::InvalidToken(ValidationError::KeySetCircuitOpen)
+        )
     }
 
     /// True when the provider said the grant (code or refresh token) is no longer valid,

@@ -7,7 +7,10 @@
 //! a `sub`, and be inside its `exp`/`nbf`/`iat` window give or take the clock leeway.
 //! ID tokens must also carry the `nonce` we sent and, when present, an `azp` naming us.
 
-use super::jwks::{JwksCache, KeySource};
+use super::{
+    jwks::{JwksCache, KeySource},
+    OidcError,
+};
 use crate::util::constant_time_eq;
 use jsonwebtoken::{errors::ErrorKind, Algorithm, Validation};
 use serde::{Deserialize, Deserializer};
@@ -86,6 +89,30 @@ pub enum ValidationError {
     #[error("the key set could not be fetched: {0}")]
     /// The provider's key set could not be fetched (an outage, not a forgery).
     KeySetUnavailable(String),
+    #[error("the key set was not fetched: the provider's circuit breaker is open")]
+    /// The key set was not fetched because the circuit breaker is open: an outage the
+    /// breaker has already logged once, so the turned-away request need not log again.
+    KeySetCircuitOpen,
+}
+
+impl ValidationError {
+    /// The key set (or the discovery document naming it) could not be had: whether the
+    /// breaker stopped the call stays visible, which decides how loudly it is logged.
+    pub(crate) fn key_set_unavailable(err: &OidcError) -> Self {
+        if err.is_circuit_open() {
+            ValidationError::KeySetCircuitOpen
+        } else {
+            ValidationError::KeySetUnavailable(err.to_string())
+        }
+    }
+
+    /// True when the provider, not the token, is why the token was not accepted.
+    pub fn is_key_set_unavailable(&self) -> bool {
+        matches!(
+            self,
+            ValidationError::KeySetUnavailable(_) | ValidationError::KeySetCircuitOpen
+        )
+    }
 }
 
 /// Claims of an ID token (Scalekit's and the standard ones we show).
@@ -224,7 +251,7 @@ pub(super) async fn verify_with<T: serde::de::DeserializeOwned + HasIssuedAt>(
     let key = jwks
         .key_for(header.kid.as_deref(), source)
         .await
-        .map_err(|e| ValidationError::KeySetUnavailable(e.to_string()))?
+        .map_err(|e| ValidationError::key_set_unavailable(&e))?
         .ok_or_else(|| ValidationError::UnknownKey(header.kid.clone()))?;
 
     let mut validation = Validation::new(header.alg);

@@ -390,3 +390,73 @@ async fn an_idp_initiated_login_is_checked_within_the_budget_of_the_whole_reques
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn an_open_breaker_is_not_one_warning_per_signed_in_page_after_a_restart() {
+    // A restarted instance that has discovered the provider (someone started a login) but
+    // never fetched its keys: while the provider hangs, every signed-in page needs the key
+    // set, and once the breaker opens they are turned away at once. The breaker's own
+    // line says so; each page turned away must not add a warning of its own.
+    let logs = Captured::default();
+    let _logging = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_env_filter("scalekit_leptos_starter=info")
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .finish(),
+    );
+    let app = TestApp::builder()
+        .env("SESSION_SECRET", "a-session-secret-that-outlives-restarts")
+        .configure(|config| {
+            let auth = &mut config.settings.auth;
+            auth.provider_budget_ms = 1000;
+            auth.breaker_failures = 2;
+            auth.breaker_open_secs = 30;
+            auth.breaker_max_open_secs = 60;
+        })
+        .start()
+        .await;
+    let mut ada = Browser::default();
+    log_in(&mut ada, &app, "ada@example.com").await;
+    let restarted = app.another_instance().await;
+    let response = Browser::default()
+        .post_form(
+            &restarted.join("/auth/login").unwrap(),
+            &[("intent", "login")],
+        )
+        .await;
+    assert!(
+        location(&response, &restarted)
+            .as_str()
+            .starts_with(app.idp().issuer.as_str()),
+        "the restarted instance discovered the provider and sent the person there"
+    );
+    app.idp().misbehave(Some(Misbehaviour::Hangs)).unwrap();
+
+    let profile = restarted.join("/dashboard/profile").unwrap();
+    for _ in 0..2 {
+        let response = ada.get(&profile).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    }
+    let logged_before_open = logs.text().len();
+    for _ in 0..3 {
+        let (response, waited) = timed(ada.get(&profile)).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            waited < AT_ONCE,
+            "an open breaker answered after {waited:?}"
+        );
+    }
+    let logged = logs.text();
+    assert!(
+        logged.contains("circuit breaker open"),
+        "the breaker opened:\n{logged}"
+    );
+    let logged_while_open = &logged[logged_before_open..];
+    assert!(
+        !logged_while_open
+            .lines()
+            .any(|line| line.contains(" WARN ") || line.contains(" ERROR ")),
+        "pages turned away by the open breaker are not one warning each:\n{logged_while_open}"
+    );
+}

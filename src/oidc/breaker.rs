@@ -110,9 +110,34 @@ impl Breaker {
         }
     }
 
-    /// A request gave up waiting for the provider within its budget: an outage.
+    /// A request gave up waiting for the provider within its budget: an outage. If that
+    /// request carried the trial, the trial was dropped unfinished first (which left the
+    /// breaker open with its pause over, for a caller who merely hung up): a trial cut
+    /// off by the budget failed, so the pause doubles as after any failed trial.
     pub fn record_timeout(&self) {
+        {
+            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+            if let State::Open { until, pause } = *state {
+                if Instant::now() >= until {
+                    *state = self.after_failed_trial(pause);
+                }
+                return;
+            }
+        }
         self.record(false, true);
+    }
+
+    /// Open again, for twice as long as last time, up to the ceiling.
+    fn after_failed_trial(&self, pause: Duration) -> State {
+        let pause = pause.saturating_mul(2).min(self.settings.max_open_for);
+        tracing::debug!(
+            pause_secs = pause.as_secs_f32(),
+            "trial call failed; breaker stays open"
+        );
+        State::Open {
+            until: Instant::now() + pause,
+            pause,
+        }
     }
 
     /// The trial was dropped unfinished: the next call may try instead, same pause.
@@ -148,17 +173,7 @@ impl Breaker {
                 }
             }
             (State::Closed { .. }, false) => State::Closed { failures: 0 },
-            (State::HalfOpen { pause }, true) if trial => {
-                let pause = (*pause * 2).min(self.settings.max_open_for);
-                tracing::debug!(
-                    pause_secs = pause.as_secs_f32(),
-                    "trial call failed; breaker stays open"
-                );
-                State::Open {
-                    until: Instant::now() + pause,
-                    pause,
-                }
-            }
+            (State::HalfOpen { pause }, true) if trial => self.after_failed_trial(*pause),
             (State::HalfOpen { .. }, false) if trial => {
                 tracing::info!("identity provider answering again: circuit breaker closed");
                 State::Closed { failures: 0 }
@@ -292,5 +307,31 @@ mod tests {
             b.record_timeout();
         }
         assert!(b.check().is_err(), "budgets that ran out do");
+    }
+
+    #[tokio::test]
+    async fn a_trial_cut_off_by_the_budget_fails_and_doubles_the_pause() {
+        let b = Breaker::new(BreakerSettings {
+            failures: 1,
+            open_for: Duration::from_millis(50),
+            max_open_for: Duration::from_millis(1000),
+        });
+        let _ = b.call(outage()).await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        // As `AuthService::by_deadline` does: the flow carrying the trial hangs, its
+        // budget runs out, the flow is dropped and the budget reported.
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(10);
+        let hung = b.call(std::future::pending::<Result<(), OidcError>>());
+        match tokio::time::timeout_at(deadline, hung).await {
+            Ok(_) => panic!("a pending call finished"),
+            Err(_) => b.record_timeout(),
+        }
+        match b.call(answer()).await {
+            Err(OidcError::CircuitOpen(left)) => assert!(
+                left > Duration::from_millis(60),
+                "reopened for twice the pause, not {left:?}"
+            ),
+            other => panic!("expected an open breaker after a failed trial, got {other:?}"),
+        }
     }
 }

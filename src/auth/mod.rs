@@ -132,8 +132,8 @@ pub async fn start_login(
     {
         Ok(url) => leptos_axum::redirect(url.as_str()),
         Err(err) => {
-            crate::oidc::log_provider_failure("cannot start a login", &err, err.is_circuit_open());
-            leptos_axum::redirect(&Notice::ProviderUnavailable.home_url());
+            err.log();
+            leptos_axum::redirect(&err.notice().home_url());
         }
     }
     Ok(())
@@ -209,6 +209,8 @@ pub enum Notice {
     ProviderUnavailable,
     /// The session could not be refreshed (expired, revoked or replayed refresh token).
     SessionEnded,
+    /// A login could not be started for a reason of ours, not the provider's.
+    LoginNotStarted,
 }
 
 impl Notice {
@@ -220,14 +222,19 @@ impl Notice {
         match self {
             Notice::ProviderUnavailable => "provider_unavailable",
             Notice::SessionEnded => "session_ended",
+            Notice::LoginNotStarted => "login_not_started",
         }
     }
 
     /// The notice named by a query value, if any.
     pub fn from_code(code: &str) -> Option<Self> {
-        [Notice::ProviderUnavailable, Notice::SessionEnded]
-            .into_iter()
-            .find(|n| n.code() == code)
+        [
+            Notice::ProviderUnavailable,
+            Notice::SessionEnded,
+            Notice::LoginNotStarted,
+        ]
+        .into_iter()
+        .find(|n| n.code() == code)
     }
 
     /// What the person reads.
@@ -237,6 +244,7 @@ impl Notice {
                 "The sign-in service could not be reached. Please try again in a moment."
             }
             Notice::SessionEnded => "Your session has ended. Please log in again.",
+            Notice::LoginNotStarted => "The login could not be started. Please try again.",
         }
     }
 

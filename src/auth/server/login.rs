@@ -8,8 +8,10 @@ use super::{
     AuthService,
 };
 use crate::{
-    auth::{LoginHints, LoginIntent},
-    oidc::{userinfo::lacks_profile, AuthorizationOptions, OidcError, Prompt},
+    auth::{LoginHints, LoginIntent, Notice},
+    oidc::{
+        log_provider_failure, userinfo::lacks_profile, AuthorizationOptions, OidcError, Prompt,
+    },
     util::now,
 };
 use tower_cookies::Cookies;
@@ -92,9 +94,23 @@ pub enum BeginLoginError {
 }
 
 impl BeginLoginError {
-    /// True when the provider was not called because its circuit breaker is open.
-    pub fn is_circuit_open(&self) -> bool {
-        matches!(self, BeginLoginError::Provider(e) if e.is_circuit_open())
+    /// Logs why: a provider failure as one (quietly while the breaker is open, which
+    /// logged the outage once); a login state too large for its cookie is our own bug.
+    pub fn log(&self) {
+        match self {
+            BeginLoginError::Provider(err) => {
+                log_provider_failure("cannot start a login", err, err.is_circuit_open())
+            }
+            BeginLoginError::Cookie(err) => tracing::error!(%err, "cannot start a login"),
+        }
+    }
+
+    /// What the person is told: the provider is down only when it is.
+    pub fn notice(&self) -> Notice {
+        match self {
+            BeginLoginError::Provider(_) => Notice::ProviderUnavailable,
+            BeginLoginError::Cookie(_) => Notice::LoginNotStarted,
+        }
     }
 }
 
@@ -322,6 +338,22 @@ pub fn authorization_options(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_login_state_too_large_is_not_blamed_on_the_provider() {
+        let too_large = BeginLoginError::from(CookieTooLarge {
+            cookie: "login",
+            bytes: 5000,
+        });
+        assert_eq!(too_large.notice(), Notice::LoginNotStarted);
+        assert_eq!(
+            Notice::from_code(too_large.notice().code()),
+            Some(Notice::LoginNotStarted),
+            "the home page shows it"
+        );
+        let outage = BeginLoginError::from(OidcError::Timeout("discovery".into()));
+        assert_eq!(outage.notice(), Notice::ProviderUnavailable);
+    }
 
     #[test]
     fn login_hints_become_authorization_options_when_well_formed() {

@@ -99,7 +99,11 @@ impl AuthService {
                 .await
             {
                 if let Err(err) = self.oidc.revoke_refresh_token(&refresh_token).await {
-                    tracing::warn!(%err, "the provider did not revoke the ended session's refresh token");
+                    crate::oidc::log_provider_failure(
+                        "the provider did not revoke the ended session's refresh token",
+                        &err,
+                        err.is_circuit_open(),
+                    );
                 }
                 end_session(jar);
                 return Err(RefreshError::EndedByProvider);

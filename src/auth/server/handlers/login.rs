@@ -13,7 +13,7 @@ use crate::{
             login_state::safe_return_path,
             request_site::RequestSite,
         },
-        LoginHints, LoginIntent, Notice,
+        LoginHints, LoginIntent,
     },
     oidc::log_provider_failure,
     pages::{
@@ -130,8 +130,8 @@ async fn start_login(
     {
         Ok(url) => see_other(url.as_str()),
         Err(err) => {
-            log_provider_failure("cannot start a login", &err, err.is_circuit_open());
-            see_other(&Notice::ProviderUnavailable.home_url())
+            err.log();
+            see_other(&err.notice().home_url())
         }
     }
 }

@@ -6,6 +6,12 @@
 //! render: only islands run in the browser), and handle permissions. They decide what is *shown*: the data behind a page
 //! must still come from server functions that check (`require_user`,
 //! `require_permission`), because anything in the browser can be bypassed.
+//!
+//! # Not inside an `#[island]`
+//! Both guards are server-rendered components. Inside an island they would also run in
+//! the browser, where [`guarded_user`] is always `None` (the session stays on the
+//! server): the browser would take the slow path the server skipped, and hydration would
+//! not match. Put the guard around the island, never in it.
 
 use super::{current_user, guarded_user, User};
 use leptos::prelude::*;

@@ -156,7 +156,9 @@ pub async fn current_user() -> Result<Option<User>, ServerFnError> {
 /// The signed-in person of the page being rendered, read from the session the server's
 /// route guard validated for it (every page in `<SignedInRoutes>`): no await, no
 /// `Resource`, nothing serialized into the page for it. `None` on any other page, and in
-/// the browser (pages render on the server; only islands run there).
+/// the browser (pages render on the server; only islands run there). So never call it in
+/// an `#[island]`: the server's render and the browser's would differ, and hydration
+/// with them. An island that needs the person takes it as a prop from its page.
 pub fn guarded_user() -> Option<User> {
     #[cfg(feature = "ssr")]
     return server::extract::guarded_user();

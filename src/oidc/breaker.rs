@@ -110,20 +110,8 @@ impl Breaker {
         }
     }
 
-    /// A request gave up waiting for the provider within its budget: an outage. If that
-    /// request carried the trial, the trial was dropped unfinished first (which left the
-    /// breaker open with its pause over, for a caller who merely hung up): a trial cut
-    /// off by the budget failed, so the pause doubles as after any failed trial.
+    /// A request gave up waiting for the provider within its budget: an outage.
     pub fn record_timeout(&self) {
-        {
-            let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            if let State::Open { until, pause } = *state {
-                if Instant::now() >= until {
-                    *state = self.after_failed_trial(pause);
-                }
-                return;
-            }
-        }
         self.record(false, true);
     }
 
@@ -140,13 +128,19 @@ impl Breaker {
         }
     }
 
-    /// The trial was dropped unfinished: the next call may try instead, same pause.
-    fn trial_abandoned(&self) {
+    /// The trial was dropped unfinished. Cut off by its request's budget
+    /// ([`within_budget`]), it failed: the pause doubles. Dropped for any other reason
+    /// (the person hung up), it says nothing: the next call may try instead, same pause.
+    fn trial_dropped(&self, budget_ran_out: bool) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let State::HalfOpen { pause } = *state {
-            *state = State::Open {
-                until: Instant::now(),
-                pause,
+            *state = if budget_ran_out {
+                self.after_failed_trial(pause)
+            } else {
+                State::Open {
+                    until: Instant::now(),
+                    pause,
+                }
             };
         }
     }
@@ -185,6 +179,31 @@ impl Breaker {
     }
 }
 
+tokio::task_local! {
+    /// When the request running on this task stops waiting for the provider.
+    static BUDGET_ENDS: tokio::time::Instant;
+}
+
+/// Runs `flow` until `deadline`, the request's budget for the provider. Past it the flow is
+/// dropped, and a breaker trial it was making counts as failed: the provider did not
+/// answer in time, which is not the same as a person hanging up.
+pub async fn within_budget<F: Future>(
+    deadline: tokio::time::Instant,
+    flow: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    // The task-local is set while `flow` is polled and while it is dropped.
+    BUDGET_ENDS
+        .scope(deadline, tokio::time::timeout_at(deadline, flow))
+        .await
+}
+
+/// True when dropped within [`within_budget`] because its deadline passed.
+fn budget_ran_out() -> bool {
+    BUDGET_ENDS
+        .try_with(|ends| tokio::time::Instant::now() >= *ends)
+        .unwrap_or(false)
+}
+
 /// A call in flight; a trial dropped unfinished passes the trial on.
 struct Pending<'a> {
     breaker: &'a Breaker,
@@ -195,7 +214,7 @@ struct Pending<'a> {
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
         if !self.finished && self.trial {
-            self.breaker.trial_abandoned();
+            self.breaker.trial_dropped(budget_ran_out());
         }
     }
 }
@@ -318,11 +337,19 @@ mod tests {
         });
         let _ = b.call(outage()).await;
         tokio::time::sleep(Duration::from_millis(60)).await;
+        // A person hangs up on the trial within their budget: nothing is learned, and
+        // the next call is the trial, at once.
+        let far = tokio::time::Instant::now() + Duration::from_secs(60);
+        let hung_up = within_budget(far, b.call(std::future::pending::<Result<(), OidcError>>()));
+        assert!(tokio::time::timeout(Duration::from_millis(10), hung_up)
+            .await
+            .is_err());
+        assert!(b.check().is_ok(), "a trial hung up on reopens nothing");
         // As `AuthService::by_deadline` does: the flow carrying the trial hangs, its
         // budget runs out, the flow is dropped and the budget reported.
         let deadline = tokio::time::Instant::now() + Duration::from_millis(10);
         let hung = b.call(std::future::pending::<Result<(), OidcError>>());
-        match tokio::time::timeout_at(deadline, hung).await {
+        match within_budget(deadline, hung).await {
             Ok(_) => panic!("a pending call finished"),
             Err(_) => b.record_timeout(),
         }
@@ -333,5 +360,23 @@ mod tests {
             ),
             other => panic!("expected an open breaker after a failed trial, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_budget_running_out_without_a_trial_doubles_nothing() {
+        let b = Breaker::new(BreakerSettings {
+            failures: 1,
+            open_for: Duration::from_millis(50),
+            max_open_for: Duration::from_millis(1000),
+        });
+        let _ = b.call(outage()).await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        // A request that waited on something else (another instance's refresh lock)
+        // reports its budget while no trial has been made.
+        b.record_timeout();
+        assert!(
+            b.call(answer()).await.is_ok(),
+            "the trial still goes, at once"
+        );
     }
 }

@@ -26,7 +26,7 @@ pub mod userinfo;
 pub mod validate;
 
 pub use authorize::{AuthorizationOptions, Pkce, Prompt};
-pub use breaker::{Breaker, BreakerSettings};
+pub use breaker::{within_budget, Breaker, BreakerSettings};
 pub use client::{ClientConfig, ClientSecret, OidcClient};
 pub use error::{log_provider_failure, OidcError};
 pub use jwks::KeySource;

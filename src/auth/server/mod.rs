@@ -118,7 +118,7 @@ impl AuthService {
         flow: impl std::future::Future<Output = Result<T, E>>,
         on_timeout: impl FnOnce(crate::oidc::OidcError) -> E,
     ) -> Result<T, E> {
-        match tokio::time::timeout_at(deadline, flow).await {
+        match crate::oidc::within_budget(deadline, flow).await {
             Ok(result) => result,
             Err(_) => {
                 self.oidc.record_budget_exceeded();

@@ -110,8 +110,10 @@ impl LoginState {
 /// encoded tricks, over 2 KiB), then resolved as a browser would (dot segments removed),
 /// and the **output** must pass [`is_local_path`]: `/.//evil.example` resolves to
 /// `//evil.example` and is refused. Returns the path with its query, without fragment.
+/// The output is held to 2 KiB too: resolving percent-encodes quotes, brackets and
+/// non-ASCII (up to three times longer), and the login state cookie must still fit.
 pub fn safe_return_path(raw: &str) -> Option<String> {
-    if raw.is_empty() || raw.len() > 2048 || !raw.starts_with('/') {
+    if raw.is_empty() || raw.len() > MAX_RETURN_PATH || !raw.starts_with('/') {
         return None;
     }
     if raw
@@ -135,8 +137,14 @@ pub fn safe_return_path(raw: &str) -> Option<String> {
         path.push('?');
         path.push_str(query);
     }
-    (is_local_path(&path) && !percent_decode(&path).starts_with("//")).then_some(path)
+    (path.len() <= MAX_RETURN_PATH
+        && is_local_path(&path)
+        && !percent_decode(&path).starts_with("//"))
+    .then_some(path)
 }
+
+/// The longest destination kept, before and after resolving.
+const MAX_RETURN_PATH: usize = 2048;
 
 /// The rule for any destination we redirect to: exactly one `/`, then neither `/` nor
 /// `\\` (browsers read both `//host` and `/\\host` as another site), and no control
@@ -178,6 +186,19 @@ pub(crate) fn percent_decode(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_destination_that_grows_past_the_limit_when_resolved_is_refused() {
+        let quotes = format!("/a?q={}", "\"".repeat(1000));
+        assert!(quotes.len() <= MAX_RETURN_PATH);
+        assert_eq!(safe_return_path(&quotes), None, "3 KB once encoded");
+        let fits = format!("/a?q={}", "\"".repeat(600));
+        assert_eq!(
+            safe_return_path(&fits).map(|p| p.len()),
+            Some(5 + 3 * 600),
+            "encoded, within the limit"
+        );
+    }
 
     #[test]
     fn round_trips_through_its_encoding() {

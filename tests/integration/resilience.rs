@@ -460,3 +460,51 @@ async fn an_open_breaker_is_not_one_warning_per_signed_in_page_after_a_restart()
         "pages turned away by the open breaker are not one warning each:\n{logged_while_open}"
     );
 }
+
+#[tokio::test]
+async fn a_back_channel_logout_during_an_outage_asks_the_provider_to_retry() {
+    // A fresh instance checks a logout token with the provider's keys, which it has yet
+    // to fetch. With the provider hanging, the answer comes within the budget and asks
+    // for a retry: "invalid token" would tell the provider to give up on the logout.
+    let app = TestApp::builder()
+        .configure(|config| config.settings.auth.provider_budget_ms = 1500)
+        .start()
+        .await;
+    let idp = app.idp();
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    let token = idp
+        .sign_logout_token(&serde_json::json!({
+            "iss": idp.issuer.as_str().trim_end_matches('/'),
+            "aud": [idp.client_id], "iat": now, "exp": now + 120,
+            "jti": "ltk_during_outage", "sub": "usr_someone",
+            "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+        }))
+        .unwrap();
+    let fresh = app.another_instance().await;
+    let post = |url: reqwest::Url| {
+        let token = token.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .post(url)
+                .form(&[("logout_token", token)])
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    idp.misbehave(Some(Misbehaviour::Hangs)).unwrap();
+    let endpoint = fresh.join("/auth/backchannel-logout").unwrap();
+    let ((status, body), waited) = timed(post(endpoint.clone())).await;
+    assert!(
+        waited < Duration::from_millis(2500),
+        "answered after {waited:?}"
+    );
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("temporarily_unavailable"), "{body}");
+
+    // The provider retries once it answers again: the logout is accepted.
+    idp.misbehave(None).unwrap();
+    let (status, body) = post(endpoint).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

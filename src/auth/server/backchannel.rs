@@ -6,10 +6,15 @@
 //! A valid logout token marks its `sid` (or every session of its `sub`) ended in the
 //! session store, for as long as a session can live: every instance then refuses that
 //! session on its next request, and its refresh token is revoked when it next reaches
-//! the refresh path. The answer is 200, or 400 with a JSON `error`; never cached.
+//! the refresh path. The answer is 200, or 400 with a JSON `error`; never cached. An
+//! `error` of `temporarily_unavailable` (the provider's keys or the session store could
+//! not be reached) asks the provider to retry.
 
 use super::SharedAuth;
-use crate::{oidc::logout_token::LogoutTokenError, store::SessionEnd};
+use crate::{
+    oidc::{log_provider_failure, logout_token::LogoutTokenError, ValidationError},
+    store::SessionEnd,
+};
 use axum::{
     body::Bytes,
     extract::State,
@@ -52,6 +57,23 @@ fn refused(err: &LogoutTokenError) -> Response {
     )
 }
 
+/// The token could not be checked because the provider's key set could not be had: not
+/// a refusal, so the provider is asked to retry rather than told the token is invalid.
+fn not_checked_yet(err: &ValidationError) -> Response {
+    log_provider_failure(
+        "back-channel logout not checked yet; the provider is unavailable",
+        err,
+        matches!(err, ValidationError::KeySetCircuitOpen),
+    );
+    answer(
+        StatusCode::BAD_REQUEST,
+        Some(serde_json::json!({
+            "error": "temporarily_unavailable",
+            "error_description": "the logout token could not be checked yet; please retry",
+        })),
+    )
+}
+
 /// The endpoint. The body is read as a form whatever its declared type, so every
 /// malformed request gets the same JSON answer.
 pub async fn receive(State(auth): State<SharedAuth>, body: Bytes) -> Response {
@@ -65,8 +87,19 @@ pub async fn receive(State(auth): State<SharedAuth>, body: Bytes) -> Response {
             })),
         );
     };
-    let claims = match auth.oidc.validate_logout_token(&token).await {
+    // The provider's keys may need fetching (a fresh instance): within the same budget as
+    // any request that waits on the provider.
+    let validation = auth.oidc.validate_logout_token(&token);
+    let checked = auth
+        .by_deadline(auth.provider_deadline(), validation, |err| {
+            LogoutTokenError::Invalid(ValidationError::key_set_unavailable(&err))
+        })
+        .await;
+    let claims = match checked {
         Ok(claims) => claims,
+        Err(LogoutTokenError::Invalid(err)) if err.is_key_set_unavailable() => {
+            return not_checked_yet(&err)
+        }
         Err(err) => return refused(&err),
     };
     let now = crate::util::now();

@@ -219,6 +219,13 @@ impl Notice {
     /// The query parameter that carries a notice to the home page.
     pub const QUERY_KEY: &'static str = "notice";
 
+    /// Every notice: the home page shows only these.
+    pub const ALL: [Notice; 3] = [
+        Notice::ProviderUnavailable,
+        Notice::SessionEnded,
+        Notice::LoginNotStarted,
+    ];
+
     /// The notice's value in the query string.
     pub fn code(self) -> &'static str {
         match self {
@@ -230,13 +237,7 @@ impl Notice {
 
     /// The notice named by a query value, if any.
     pub fn from_code(code: &str) -> Option<Self> {
-        [
-            Notice::ProviderUnavailable,
-            Notice::SessionEnded,
-            Notice::LoginNotStarted,
-        ]
-        .into_iter()
-        .find(|n| n.code() == code)
+        Self::ALL.into_iter().find(|n| n.code() == code)
     }
 
     /// What the person reads.
@@ -253,5 +254,18 @@ impl Notice {
     /// The home-page URL that shows this notice.
     pub fn home_url(self) -> String {
         format!("/?{}={}", Self::QUERY_KEY, self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Notice;
+
+    #[test]
+    fn every_notice_round_trips_through_its_code() {
+        for notice in Notice::ALL {
+            assert_eq!(Notice::from_code(notice.code()), Some(notice));
+        }
+        assert_eq!(Notice::from_code("<script>"), None);
     }
 }

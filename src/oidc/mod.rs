@@ -4,14 +4,15 @@
 //! Each step is one function with its own tests:
 //! [`discovery`] finds the provider's endpoints, [`authorize`] builds the URL people are
 //! sent to, [`token`] exchanges the code and refreshes, [`validate`] checks ID and access
-//! tokens against the provider's keys held by [`jwks`], [`userinfo`] fetches the profile
-//! from providers whose ID token carries none, and [`logout`] builds the provider's
-//! logout URL. [`client::OidcClient`] ties them together for the app.
+//! tokens (their [`claims`]) against the provider's keys held by [`jwks`], [`userinfo`]
+//! fetches the profile from providers whose ID token carries none, and [`logout`] builds
+//! the provider's logout URL. [`client::OidcClient`] ties them together for the app.
 //!
 //! Server-only: nothing here is compiled into the browser bundle.
 
 pub mod authorize;
 pub mod breaker;
+pub mod claims;
 pub mod client;
 pub mod discovery;
 pub mod error;

@@ -7,13 +7,14 @@
 //! a `sub`, and be inside its `exp`/`nbf`/`iat` window give or take the clock leeway.
 //! ID tokens must also carry the `nonce` we sent and, when present, an `azp` naming us.
 
+pub(super) use super::claims::HasIssuedAt;
+pub use super::claims::{AccessTokenClaims, IdTokenClaims, IdpInitiatedClaims};
 use super::{
     jwks::{JwksCache, KeySource},
     OidcError,
 };
 use crate::util::constant_time_eq;
 use jsonwebtoken::{errors::ErrorKind, Algorithm, Validation};
-use serde::{Deserialize, Deserializer};
 
 /// Signature algorithms we accept. HMAC (`HS*`) is deliberately absent.
 pub const ALLOWED_ALGORITHMS: &[Algorithm] = &[
@@ -115,107 +116,6 @@ impl ValidationError {
     }
 }
 
-/// Claims of an ID token (Scalekit's and the standard ones we show).
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-pub struct IdTokenClaims {
-    /// Issuer.
-    pub iss: String,
-    /// The person's user id at the provider.
-    pub sub: String,
-    #[serde(deserialize_with = "string_or_list")]
-    /// Audiences: a string or an array in the token, always a list here.
-    pub aud: Vec<String>,
-    #[serde(default)]
-    /// Authorized party: the client the token was issued to.
-    pub azp: Option<String>,
-    /// Expiry (Unix seconds).
-    pub exp: i64,
-    #[serde(default)]
-    /// Issued at (Unix seconds).
-    pub iat: Option<i64>,
-    #[serde(default)]
-    /// Echo of the login's `nonce` (replay protection).
-    pub nonce: Option<String>,
-    #[serde(default)]
-    /// Email address.
-    pub email: Option<String>,
-    #[serde(default)]
-    /// Whether the provider verified the email address.
-    pub email_verified: Option<bool>,
-    #[serde(default)]
-    /// Full name.
-    pub name: Option<String>,
-    #[serde(default)]
-    /// Given (first) name.
-    pub given_name: Option<String>,
-    #[serde(default)]
-    /// Family (last) name.
-    pub family_name: Option<String>,
-    #[serde(default)]
-    /// Profile picture URL.
-    pub picture: Option<String>,
-    /// Scalekit: the organization.
-    #[serde(default)]
-    pub oid: Option<String>,
-    /// Scalekit: the provider's session.
-    #[serde(default)]
-    pub sid: Option<String>,
-    /// Hash of the access token issued with this ID token (see [`check_access_token_hash`]).
-    #[serde(default)]
-    pub at_hash: Option<String>,
-}
-
-/// Claims of an access token.
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-pub struct AccessTokenClaims {
-    /// Issuer.
-    pub iss: String,
-    /// The person's user id at the provider.
-    pub sub: String,
-    #[serde(deserialize_with = "string_or_list")]
-    /// Audiences: a string or an array in the token, always a list here.
-    pub aud: Vec<String>,
-    /// Expiry (Unix seconds).
-    pub exp: i64,
-    #[serde(default)]
-    /// Issued at (Unix seconds).
-    pub iat: Option<i64>,
-    #[serde(default)]
-    /// Not before (Unix seconds).
-    pub nbf: Option<i64>,
-    #[serde(default)]
-    /// Scalekit: the provider's session id.
-    pub sid: Option<String>,
-    #[serde(default)]
-    /// Scalekit: the organization id.
-    pub oid: Option<String>,
-    #[serde(default)]
-    /// The token's unique id.
-    pub jti: Option<String>,
-    /// Scalekit: the person's roles in the organization.
-    #[serde(default)]
-    pub roles: Vec<String>,
-    /// Scalekit: permissions as `resource:action`.
-    #[serde(default)]
-    pub permissions: Vec<String>,
-    /// Space-separated scopes (`scope`), when the provider sends them.
-    #[serde(default)]
-    pub scope: Option<String>,
-}
-
-fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match OneOrMany::deserialize(d)? {
-        OneOrMany::One(s) => vec![s],
-        OneOrMany::Many(v) => v,
-    })
-}
-
 /// Verifies signature, algorithm, `iss`, `aud`, `sub`, `exp`, `nbf` and `iat`, and
 /// returns the claims. Shared by both token kinds.
 async fn verify<T: serde::de::DeserializeOwned + HasIssuedAt>(
@@ -293,36 +193,6 @@ fn missing_field(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_string())
 }
 
-/// The claims of Scalekit's IdP-initiated login token (`?idp_initiated_login=`).
-#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
-pub struct IdpInitiatedClaims {
-    /// Issuer.
-    pub iss: String,
-    /// Expiry (Unix seconds).
-    pub exp: i64,
-    #[serde(default)]
-    /// Issued at (Unix seconds).
-    pub iat: Option<i64>,
-    #[serde(default)]
-    /// The SSO connection to log in through.
-    pub connection_id: Option<String>,
-    #[serde(default)]
-    /// The organization the login is for.
-    pub organization_id: Option<String>,
-    #[serde(default)]
-    /// The person's email, to prefill.
-    pub login_hint: Option<String>,
-    #[serde(default)]
-    /// Opaque state to carry through the login (becomes our `state`).
-    pub relay_state: Option<String>,
-}
-
-impl HasIssuedAt for IdpInitiatedClaims {
-    fn issued_at(&self) -> Option<i64> {
-        self.iat
-    }
-}
-
 /// Validates an IdP-initiated login token: signed by the provider's keys with an allowed
 /// algorithm, our provider's `iss`, not expired, and (when it names an audience) for us.
 pub async fn validate_idp_initiated(
@@ -331,20 +201,6 @@ pub async fn validate_idp_initiated(
     expect: &Expectations,
 ) -> Result<IdpInitiatedClaims, ValidationError> {
     verify_with(jwks, token, expect, &["exp", "iss"], KeySource::Untrusted).await
-}
-
-pub(super) trait HasIssuedAt {
-    fn issued_at(&self) -> Option<i64>;
-}
-impl HasIssuedAt for IdTokenClaims {
-    fn issued_at(&self) -> Option<i64> {
-        self.iat
-    }
-}
-impl HasIssuedAt for AccessTokenClaims {
-    fn issued_at(&self) -> Option<i64> {
-        self.iat
-    }
 }
 
 /// Validates an ID token. `expected_nonce` is the nonce sent in the authorization request
@@ -450,7 +306,7 @@ pub async fn validate_access_token(
 /// `at_hash`, `c_hash`: Scalekit's ID tokens always have `at_hash`, its access tokens
 /// never). `token` must already be verified.
 pub fn check_is_access_token(token: &str) -> Result<(), ValidationError> {
-    #[derive(Deserialize)]
+    #[derive(serde::Deserialize)]
     struct IdTokenOnly {
         nonce: Option<serde::de::IgnoredAny>,
         at_hash: Option<serde::de::IgnoredAny>,

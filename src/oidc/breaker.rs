@@ -62,10 +62,10 @@ impl Breaker {
     }
 
     /// Runs `call` unless the breaker is open; records its outcome. A call dropped
-    /// unfinished records nothing (the person may simply have closed the tab: counting
-    /// that would let anyone open the breaker by hanging up); a trial dropped so hands
-    /// the trial to the next call. Budgets that run out are reported with
-    /// [`Breaker::record_timeout`].
+    /// unfinished because its request's budget ran out ([`within_budget`]) is an outage
+    /// (a trial so dropped failed). Dropped for any other reason it records nothing: the
+    /// person may simply have closed the tab, and counting that would let anyone open
+    /// the breaker by hanging up; a trial dropped so hands the trial to the next call.
     pub async fn call<T, F>(&self, call: F) -> Result<T, OidcError>
     where
         F: Future<Output = Result<T, OidcError>>,
@@ -110,11 +110,6 @@ impl Breaker {
         }
     }
 
-    /// A request gave up waiting for the provider within its budget: an outage.
-    pub fn record_timeout(&self) {
-        self.record(false, true);
-    }
-
     /// Open again, for twice as long as last time, up to the ceiling.
     fn after_failed_trial(&self, pause: Duration) -> State {
         let pause = pause.saturating_mul(2).min(self.settings.max_open_for);
@@ -128,19 +123,14 @@ impl Breaker {
         }
     }
 
-    /// The trial was dropped unfinished. Cut off by its request's budget
-    /// ([`within_budget`]), it failed: the pause doubles. Dropped for any other reason
-    /// (the person hung up), it says nothing: the next call may try instead, same pause.
-    fn trial_dropped(&self, budget_ran_out: bool) {
+    /// A trial dropped unfinished, not for lack of time (the person hung up): it says
+    /// nothing about the provider, so the next call may try instead, same pause.
+    fn trial_abandoned(&self) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if let State::HalfOpen { pause } = *state {
-            *state = if budget_ran_out {
-                self.after_failed_trial(pause)
-            } else {
-                State::Open {
-                    until: Instant::now(),
-                    pause,
-                }
+            *state = State::Open {
+                until: Instant::now(),
+                pause,
             };
         }
     }
@@ -185,12 +175,18 @@ tokio::task_local! {
 }
 
 /// Runs `flow` until `deadline`, the request's budget for the provider. Past it the flow is
-/// dropped, and a breaker trial it was making counts as failed: the provider did not
-/// answer in time, which is not the same as a person hanging up.
+/// dropped, and a provider call it was waiting on counts as an outage (a trial, as
+/// failed): the provider did not answer in time, which is not the same as a person
+/// hanging up. A budget that runs out while no provider call is waiting (on the session
+/// store, on another request's refresh) says nothing about the provider.
 pub async fn within_budget<F: Future>(
     deadline: tokio::time::Instant,
     flow: F,
 ) -> Result<F::Output, tokio::time::error::Elapsed> {
+    // Nested, the earlier deadline rules: it is the one that cuts the flow off.
+    let deadline = BUDGET_ENDS
+        .try_with(|outer| deadline.min(*outer))
+        .unwrap_or(deadline);
     // The task-local is set while `flow` is polled and while it is dropped.
     BUDGET_ENDS
         .scope(deadline, tokio::time::timeout_at(deadline, flow))
@@ -204,7 +200,7 @@ fn budget_ran_out() -> bool {
         .unwrap_or(false)
 }
 
-/// A call in flight; a trial dropped unfinished passes the trial on.
+/// A call in flight, to record as an outage if its budget runs out before it finishes.
 struct Pending<'a> {
     breaker: &'a Breaker,
     trial: bool,
@@ -213,8 +209,13 @@ struct Pending<'a> {
 
 impl Drop for Pending<'_> {
     fn drop(&mut self) {
-        if !self.finished && self.trial {
-            self.breaker.trial_dropped(budget_ran_out());
+        if self.finished {
+            return;
+        }
+        if budget_ran_out() {
+            self.breaker.record(self.trial, true);
+        } else if self.trial {
+            self.breaker.trial_abandoned();
         }
     }
 }
@@ -323,9 +324,11 @@ mod tests {
         }
         assert!(b.check().is_ok(), "hanging up does not open the breaker");
         for _ in 0..2 {
-            b.record_timeout();
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(5);
+            let hung = b.call(std::future::pending::<Result<(), OidcError>>());
+            assert!(within_budget(deadline, hung).await.is_err());
         }
-        assert!(b.check().is_err(), "budgets that ran out do");
+        assert!(b.check().is_err(), "calls cut off by their budget do");
     }
 
     #[tokio::test]
@@ -345,14 +348,11 @@ mod tests {
             .await
             .is_err());
         assert!(b.check().is_ok(), "a trial hung up on reopens nothing");
-        // As `AuthService::by_deadline` does: the flow carrying the trial hangs, its
-        // budget runs out, the flow is dropped and the budget reported.
+        // As in `AuthService::by_deadline`: the flow carrying the trial hangs and its
+        // budget runs out.
         let deadline = tokio::time::Instant::now() + Duration::from_millis(10);
         let hung = b.call(std::future::pending::<Result<(), OidcError>>());
-        match within_budget(deadline, hung).await {
-            Ok(_) => panic!("a pending call finished"),
-            Err(_) => b.record_timeout(),
-        }
+        assert!(within_budget(deadline, hung).await.is_err());
         match b.call(answer()).await {
             Err(OidcError::CircuitOpen(left)) => assert!(
                 left > Duration::from_millis(60),
@@ -363,20 +363,54 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_budget_running_out_without_a_trial_doubles_nothing() {
+    async fn a_budget_that_runs_out_on_something_else_says_nothing_about_the_provider() {
         let b = Breaker::new(BreakerSettings {
             failures: 1,
             open_for: Duration::from_millis(50),
             max_open_for: Duration::from_millis(1000),
         });
+        // A request that waits on something else (the session store, another instance's
+        // refresh lock) and runs out of budget, before and after its one provider call.
+        let waits_elsewhere = async {
+            b.call(answer()).await?;
+            std::future::pending::<Result<(), OidcError>>().await
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(10);
+        assert!(within_budget(deadline, waits_elsewhere).await.is_err());
+        assert!(b.check().is_ok(), "closed: no provider call was cut off");
+
         let _ = b.call(outage()).await;
         tokio::time::sleep(Duration::from_millis(60)).await;
-        // A request that waited on something else (another instance's refresh lock)
-        // reports its budget while no trial has been made.
-        b.record_timeout();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(10);
+        let waits = std::future::pending::<()>();
+        assert!(within_budget(deadline, waits).await.is_err());
         assert!(
             b.call(answer()).await.is_ok(),
-            "the trial still goes, at once"
+            "the pause is over and no trial was made: the trial still goes, at once"
+        );
+    }
+
+    #[tokio::test]
+    async fn nested_budgets_keep_the_earlier_deadline() {
+        let b = Breaker::new(BreakerSettings {
+            failures: 1,
+            open_for: Duration::from_secs(60),
+            max_open_for: Duration::from_secs(60),
+        });
+        let outer = tokio::time::Instant::now() + Duration::from_millis(10);
+        let inner = outer + Duration::from_secs(60);
+        let hung = within_budget(
+            inner,
+            b.call(std::future::pending::<Result<(), OidcError>>()),
+        );
+        let result = within_budget(outer, hung).await;
+        assert!(
+            !matches!(result, Ok(Ok(_))),
+            "cut off at the outer deadline"
+        );
+        assert!(
+            b.check().is_err(),
+            "the outer budget cut the call off: an outage"
         );
     }
 }

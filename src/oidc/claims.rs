@@ -135,7 +135,7 @@ impl HasIssuedAt for IdpInitiatedClaims {
 }
 
 /// The `iat` claim, which every token kind carries optionally: checked against the clock.
-pub(crate) trait HasIssuedAt {
+pub(super) trait HasIssuedAt {
     fn issued_at(&self) -> Option<i64>;
 }
 impl HasIssuedAt for IdTokenClaims {

@@ -177,11 +177,6 @@ impl OidcClient {
         self.breaker.check()
     }
 
-    /// A page or action gave up waiting for the provider within its budget.
-    pub fn record_budget_exceeded(&self) {
-        self.breaker.record_timeout();
-    }
-
     async fn provider(&self) -> Result<&Arc<Provider>, OidcError> {
         self.provider
             .get_or_try_init(|| async {

@@ -109,9 +109,10 @@ impl AuthService {
         tokio::time::Instant::now() + self.settings.provider_budget()
     }
 
-    /// Runs `flow` until `deadline`. Past it the flow is abandoned (its unfinished
-    /// provider call counts as a failure for the circuit breaker) and the answer is
-    /// `on_timeout` of an [`OidcError::Timeout`](crate::oidc::OidcError::Timeout).
+    /// Runs `flow` until `deadline`. Past it the flow is abandoned (a provider call it
+    /// was waiting on counts as a failure for the circuit breaker: see
+    /// [`within_budget`](crate::oidc::within_budget)) and the answer is `on_timeout` of
+    /// an [`OidcError::Timeout`](crate::oidc::OidcError::Timeout).
     pub(crate) async fn by_deadline<T, E>(
         &self,
         deadline: tokio::time::Instant,
@@ -120,13 +121,10 @@ impl AuthService {
     ) -> Result<T, E> {
         match crate::oidc::within_budget(deadline, flow).await {
             Ok(result) => result,
-            Err(_) => {
-                self.oidc.record_budget_exceeded();
-                Err(on_timeout(crate::oidc::OidcError::Timeout(format!(
-                    "no answer within {} ms",
-                    self.settings.provider_budget_ms
-                ))))
-            }
+            Err(_) => Err(on_timeout(crate::oidc::OidcError::Timeout(format!(
+                "no answer within {} ms",
+                self.settings.provider_budget_ms
+            )))),
         }
     }
 }

@@ -41,6 +41,17 @@ pub enum KeySource {
     Untrusted,
 }
 
+/// What the key set says about a token's `kid`.
+pub enum KeyLookup {
+    /// The key that verifies it.
+    Found(DecodingKey),
+    /// No such key, even in a freshly fetched set.
+    Unknown,
+    /// Not in the set, which was refetched too recently to look again: a key the provider
+    /// has only just published may be known in a moment.
+    RefetchDeferred,
+}
+
 #[derive(Clone)]
 struct CachedKey {
     kid: Option<String>,
@@ -88,20 +99,21 @@ impl JwksCache {
     /// The key that verifies a token whose header names `kid`.
     ///
     /// A token without `kid` is accepted only while the key set holds exactly one key.
-    /// An unknown `kid` causes one refetch (rate-limited); if it is still unknown,
-    /// the answer is `None`.
+    /// An unknown `kid` causes one refetch (rate-limited); if it is still unknown, the
+    /// answer is [`KeyLookup::Unknown`], and [`KeyLookup::RefetchDeferred`] when the
+    /// rate limit kept us from looking.
     pub async fn key_for(
         &self,
         kid: Option<&str>,
         source: KeySource,
-    ) -> Result<Option<DecodingKey>, OidcError> {
+    ) -> Result<KeyLookup, OidcError> {
         if let Some(key) = self.lookup(kid) {
-            return Ok(Some(key));
+            return Ok(KeyLookup::Found(key));
         }
         let mut fetch_state = self.fetch_state.lock().await;
         // Another task may have fetched while we waited for the lock.
         if let Some(key) = self.lookup(kid) {
-            return Ok(Some(key));
+            return Ok(KeyLookup::Found(key));
         }
         if fetch_state.loaded {
             // The set is loaded and still lacks this key: refetch (a rotation). Fetches
@@ -111,14 +123,16 @@ impl JwksCache {
                 .is_some_and(|at| at.elapsed() < self.min_refetch_interval);
             match source {
                 KeySource::TokenEndpoint => {}
-                KeySource::Untrusted if budget_spent => return Ok(None),
+                KeySource::Untrusted if budget_spent => return Ok(KeyLookup::RefetchDeferred),
                 KeySource::Untrusted => fetch_state.last_refetch = Some(Instant::now()),
             }
         }
         let keys = self.fetch().await?;
         *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
         fetch_state.loaded = true;
-        Ok(self.lookup(kid))
+        Ok(self
+            .lookup(kid)
+            .map_or(KeyLookup::Unknown, KeyLookup::Found))
     }
 
     fn lookup(&self, kid: Option<&str>) -> Option<DecodingKey> {

@@ -10,7 +10,7 @@
 pub(super) use super::claims::HasIssuedAt;
 pub use super::claims::{AccessTokenClaims, IdTokenClaims, IdpInitiatedClaims};
 use super::{
-    jwks::{JwksCache, KeySource},
+    jwks::{JwksCache, KeyLookup, KeySource},
     OidcError,
 };
 use crate::util::constant_time_eq;
@@ -54,6 +54,11 @@ pub enum ValidationError {
     #[error("no key in the provider's key set matches kid {0:?}")]
     /// No key with the header's `kid`, even after one rate-limited refetch.
     UnknownKey(Option<String>),
+    #[error("no key in the provider's key set matches kid {0:?} yet (refetched moments ago)")]
+    /// No key with the header's `kid`, and the set was refetched too recently to look
+    /// again: refused for now, though a key the provider has just published would pass
+    /// a moment later.
+    KeyNotFetchedYet(Option<String>),
     #[error("the signature does not verify")]
     /// The signature does not verify with the provider's key.
     BadSignature,
@@ -148,11 +153,15 @@ pub(super) async fn verify_with<T: serde::de::DeserializeOwned + HasIssuedAt>(
             header.alg
         )));
     }
-    let key = jwks
+    let key = match jwks
         .key_for(header.kid.as_deref(), source)
         .await
         .map_err(|e| ValidationError::key_set_unavailable(&e))?
-        .ok_or_else(|| ValidationError::UnknownKey(header.kid.clone()))?;
+    {
+        KeyLookup::Found(key) => key,
+        KeyLookup::Unknown => return Err(ValidationError::UnknownKey(header.kid)),
+        KeyLookup::RefetchDeferred => return Err(ValidationError::KeyNotFetchedYet(header.kid)),
+    };
 
     let mut validation = Validation::new(header.alg);
     validation.leeway = expect.leeway_secs;
@@ -601,7 +610,7 @@ mod tests {
         server.serve_keys(&[&old, &new]);
         assert_eq!(
             bearer(&cache, &new.sign(&access_claims())).await.err(),
-            Some(ValidationError::UnknownKey(Some("snk_new".into()))),
+            Some(ValidationError::KeyNotFetchedYet(Some("snk_new".into()))),
             "a presented token still waits for the budget"
         );
         assert!(

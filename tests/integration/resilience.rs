@@ -508,3 +508,59 @@ async fn a_back_channel_logout_during_an_outage_asks_the_provider_to_retry() {
     let (status, body) = post(endpoint).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test]
+async fn a_back_channel_logout_signed_with_a_key_newer_than_our_copy_is_answered_retry() {
+    // The instance refetched the key set moments ago (someone sent a token with an
+    // unknown key id), then the provider rotates its key and signs a logout token with
+    // the new one. Within the refetch interval the instance does not look again: the
+    // answer says "retry", not "invalid", and the retry after the interval is accepted.
+    let app = TestApp::builder()
+        .configure(|config| config.settings.auth.jwks_refetch_min_interval_secs = 2)
+        .start()
+        .await;
+    let idp = app.idp();
+    let instance = app.another_instance().await;
+    let endpoint = instance.join("/auth/backchannel-logout").unwrap();
+    let post = |token: String| {
+        let endpoint = endpoint.clone();
+        async move {
+            let response = reqwest::Client::new()
+                .post(endpoint)
+                .form(&[("logout_token", token)])
+                .send()
+                .await
+                .unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    let logout_token = |jti: &str| {
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        idp.sign_logout_token(&serde_json::json!({
+            "iss": idp.issuer.as_str().trim_end_matches('/'),
+            "aud": [idp.client_id], "iat": now, "exp": now + 120,
+            "jti": jti, "sub": "usr_someone",
+            "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+        }))
+        .unwrap()
+    };
+    // The instance fetches the key set for a first logout token.
+    let (status, body) = post(logout_token("ltk_first")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A token naming a key nobody has: the one refetch the interval allows is spent.
+    let stranger = "eyJhbGciOiJSUzI1NiIsImtpZCI6InNua19ub2JvZHkifQ.e30.c2lnbmF0dXJl";
+    let (status, body) = post(stranger.to_string()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("invalid_request"), "{body}");
+
+    idp.misbehave(Some(Misbehaviour::RotateKeys)).unwrap();
+    idp.misbehave(None).unwrap();
+    let token = logout_token("ltk_new_key");
+    let (status, body) = post(token.clone()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("temporarily_unavailable"), "{body}");
+
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let (status, body) = post(token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -8,7 +8,7 @@
 //! session on its next request, and its refresh token is revoked when it next reaches
 //! the refresh path. The answer is 200, or 400 with a JSON `error`; never cached. An
 //! `error` of `temporarily_unavailable` (the provider's keys or the session store could
-//! not be reached) asks the provider to retry.
+//! not be had) says that a retry may succeed.
 
 use super::SharedAuth;
 use crate::{
@@ -57,14 +57,10 @@ fn refused(err: &LogoutTokenError) -> Response {
     )
 }
 
-/// The token could not be checked because the provider's key set could not be had: not
-/// a refusal, so the provider is asked to retry rather than told the token is invalid.
-fn not_checked_yet(err: &ValidationError) -> Response {
-    log_provider_failure(
-        "back-channel logout not checked yet; the provider is unavailable",
-        err,
-        matches!(err, ValidationError::KeySetCircuitOpen),
-    );
+/// The token could not be checked yet (the provider's keys could not be had, or its key
+/// is newer than our copy of the set): not a refusal, so a provider that retries failed
+/// deliveries is not told the token is invalid.
+fn not_checked_yet() -> Response {
     answer(
         StatusCode::BAD_REQUEST,
         Some(serde_json::json!({
@@ -98,7 +94,17 @@ pub async fn receive(State(auth): State<SharedAuth>, body: Bytes) -> Response {
     let claims = match checked {
         Ok(claims) => claims,
         Err(LogoutTokenError::Invalid(err)) if err.is_key_set_unavailable() => {
-            return not_checked_yet(&err)
+            log_provider_failure(
+                "back-channel logout not checked yet; the provider is unavailable",
+                &err,
+                matches!(err, ValidationError::KeySetCircuitOpen),
+            );
+            return not_checked_yet();
+        }
+        // Signed with a key we have not fetched yet (a rotation moments after a refetch).
+        Err(LogoutTokenError::Invalid(err @ ValidationError::KeyNotFetchedYet(_))) => {
+            tracing::info!(reason = %err, "back-channel logout not checked yet");
+            return not_checked_yet();
         }
         Err(err) => return refused(&err),
     };

@@ -197,6 +197,14 @@ impl Settings {
         if auth.provider_budget_ms < 1000 {
             return Err("auth.provider_budget_ms must be at least 1000".into());
         }
+        // A call that may outlast the budget is cut off unfinished; one that runs in a
+        // task of its own (a refresh) would hold the breaker back until it times out.
+        if auth.http_timeout_secs.saturating_mul(1000) >= auth.provider_budget_ms {
+            return Err(format!(
+                "auth.http_timeout_secs ({} s) must be below auth.provider_budget_ms ({} ms): a provider call must be able to fail within a request's budget",
+                auth.http_timeout_secs, auth.provider_budget_ms
+            ));
+        }
         if auth.breaker_failures == 0
             || auth.breaker_open_secs == 0
             || auth.breaker_max_open_secs < auth.breaker_open_secs
@@ -233,6 +241,14 @@ mod tests {
         );
         let err = Settings::from_toml(&text).unwrap_err();
         assert!(err.contains("openid"), "{err}");
+    }
+
+    #[test]
+    fn rejects_an_http_timeout_that_outlasts_the_budget() {
+        let text = SHIPPED.replace("http_timeout_secs = 4", "http_timeout_secs = 30");
+        assert_ne!(text, SHIPPED);
+        let err = Settings::from_toml(&text).unwrap_err();
+        assert!(err.contains("provider_budget_ms"), "{err}");
     }
 
     #[test]

@@ -103,7 +103,7 @@ pub async fn receive(State(auth): State<SharedAuth>, body: Bytes) -> Response {
         }
         // Signed with a key we have not fetched yet (a rotation moments after a refetch).
         Err(LogoutTokenError::Invalid(err @ ValidationError::KeyNotFetchedYet(_))) => {
-            tracing::info!(reason = %err, "back-channel logout not checked yet");
+            tracing::warn!(reason = %err, "back-channel logout not checked yet");
             return not_checked_yet();
         }
         Err(err) => return refused(&err),

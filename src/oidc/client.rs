@@ -9,13 +9,10 @@ use super::{
     token::{self, ClientAuth, TokenSet},
     userinfo::{fetch_userinfo, UserInfo},
     validate::{self, AccessTokenClaims, Expectations, IdTokenClaims},
+    validated_tokens::ValidatedTokens,
     OidcError,
 };
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 use tokio::sync::OnceCell;
 use url::Url;
 
@@ -76,55 +73,6 @@ struct Provider {
     jwks: JwksCache,
 }
 
-/// Access tokens that passed full validation, by SHA-256 of the token, until they expire.
-///
-/// Every page view of a signed-in person carries the same access token until it is
-/// refreshed; verifying its RS256 signature each time would dominate the cost of the page.
-/// A hit still re-checks `exp` and `nbf` against the clock.
-struct ValidatedTokens {
-    entries: Mutex<HashMap<[u8; 32], AccessTokenClaims>>,
-}
-
-impl ValidatedTokens {
-    /// Bounds memory: past this many live tokens, expired ones are dropped, then all
-    /// (it is only a cache).
-    const CAPACITY: usize = 10_000;
-    /// Expired tokens are dropped whenever the cache reaches a multiple of this size, so
-    /// it holds about as many tokens as there are people signed in, not every token seen.
-    const SWEEP_EVERY: usize = 512;
-
-    fn key(token: &str) -> [u8; 32] {
-        use sha2::{Digest, Sha256};
-        Sha256::digest(token.as_bytes()).into()
-    }
-
-    fn get(&self, token: &str, now: i64, leeway: i64) -> Option<AccessTokenClaims> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let claims = entries.get(&Self::key(token))?;
-        (claims.exp + leeway > now && claims.nbf.is_none_or(|nbf| nbf - leeway <= now))
-            .then(|| claims.clone())
-    }
-
-    fn insert(&self, token: &str, claims: &AccessTokenClaims, now: i64) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let len = entries.len();
-        if len > 0 && len.is_multiple_of(Self::SWEEP_EVERY) {
-            entries.retain(|_, c| c.exp > now);
-        }
-        if entries.len() >= Self::CAPACITY {
-            entries.retain(|_, c| c.exp > now);
-            if entries.len() >= Self::CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(Self::key(token), claims.clone());
-    }
-
-    fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-}
-
 /// A relying party for one provider. Discovery happens on first use (so the app starts
 /// even while the provider is unreachable) and is then remembered; keys are cached.
 pub struct OidcClient {
@@ -160,9 +108,7 @@ impl OidcClient {
             config,
             http,
             provider: OnceCell::new(),
-            validated: ValidatedTokens {
-                entries: Mutex::new(HashMap::new()),
-            },
+            validated: ValidatedTokens::default(),
         })
     }
 
@@ -403,45 +349,5 @@ impl OidcClient {
             &self.config.post_logout_redirect_uri,
             state,
         ))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn claims(exp: i64, nbf: Option<i64>) -> AccessTokenClaims {
-        AccessTokenClaims {
-            iss: "i".into(),
-            sub: "usr_1".into(),
-            aud: vec!["c".into()],
-            exp,
-            iat: None,
-            nbf,
-            sid: None,
-            oid: None,
-            jti: None,
-            roles: vec![],
-            permissions: vec![],
-            scope: None,
-        }
-    }
-
-    #[test]
-    fn validated_tokens_are_served_only_inside_their_time_window() {
-        let cache = ValidatedTokens {
-            entries: Mutex::new(HashMap::new()),
-        };
-        cache.insert("token-a", &claims(1_000, None), 500);
-        assert!(cache.get("token-a", 900, 60).is_some());
-        assert!(
-            cache.get("token-a", 1_059, 60).is_some(),
-            "within the leeway"
-        );
-        assert!(cache.get("token-a", 1_060, 60).is_none(), "expired");
-        assert!(cache.get("token-b", 900, 60).is_none(), "another token");
-        cache.insert("token-c", &claims(2_000, Some(1_500)), 500);
-        assert!(cache.get("token-c", 1_000, 60).is_none(), "not valid yet");
-        assert!(cache.get("token-c", 1_450, 60).is_some());
     }
 }

@@ -25,6 +25,7 @@ pub mod test_support;
 pub mod token;
 pub mod userinfo;
 pub mod validate;
+mod validated_tokens;
 
 pub use authorize::{AuthorizationOptions, Pkce, Prompt};
 pub use breaker::{within_budget, Breaker, BreakerSettings};

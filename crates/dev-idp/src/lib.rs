@@ -20,6 +20,7 @@
 
 mod authorize;
 mod backchannel;
+mod counters;
 mod crypto;
 mod keys;
 mod local_only;

@@ -609,6 +609,20 @@ pub async fn continue_to_sign_in(
 pub struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl Captured {
+    /// The app's log at `info`, captured on this thread until the guard is dropped (a
+    /// current-thread test runtime runs the app's tasks on it too).
+    pub fn app_log_on_this_thread() -> (Captured, tracing::subscriber::DefaultGuard) {
+        let logs = Captured::default();
+        let guard = tracing::subscriber::set_default(
+            tracing_subscriber::fmt()
+                .with_env_filter("scalekit_leptos_starter=info")
+                .with_writer(logs.clone())
+                .with_ansi(false)
+                .finish(),
+        );
+        (logs, guard)
+    }
+
     /// Everything logged so far.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
@@ -630,4 +644,27 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
     fn make_writer(&'a self) -> Self::Writer {
         self.clone()
     }
+}
+
+/// A back-channel logout token for the provider's person `sub`, signed with its current key.
+pub fn logout_token(idp: &DevIdp, jti: &str, sub: &str) -> String {
+    let now = jsonwebtoken::get_current_timestamp() as i64;
+    idp.sign_logout_token(&serde_json::json!({
+        "iss": idp.issuer.as_str().trim_end_matches('/'),
+        "aud": [idp.client_id], "iat": now, "exp": now + 120,
+        "jti": jti, "sub": sub,
+        "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
+    }))
+    .unwrap()
+}
+
+/// Posts `token` to the back-channel logout endpoint of the instance at `base`.
+pub async fn post_logout_token(base: &Url, token: &str) -> (StatusCode, String) {
+    let response = reqwest::Client::new()
+        .post(base.join("/auth/backchannel-logout").unwrap())
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
 }

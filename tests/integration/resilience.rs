@@ -33,15 +33,7 @@ async fn app() -> TestApp {
 
 #[tokio::test]
 async fn a_hung_provider_gets_answers_within_the_budget_then_at_once_and_recovers() {
-    // The app's log, from this thread: a current-thread runtime runs the app's tasks too.
-    let logs = Captured::default();
-    let _logging = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_env_filter("scalekit_leptos_starter=info")
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .finish(),
-    );
+    let (logs, _logging) = Captured::app_log_on_this_thread();
     let app = app().await;
     let idp = app.idp();
     // Ada is signed in; a login of Grace's is half-way (back from the provider, not yet
@@ -397,14 +389,7 @@ async fn an_open_breaker_is_not_one_warning_per_signed_in_page_after_a_restart()
     // never fetched its keys: while the provider hangs, every signed-in page needs the key
     // set, and once the breaker opens they are turned away at once. The breaker's own
     // line says so; each page turned away must not add a warning of its own.
-    let logs = Captured::default();
-    let _logging = tracing::subscriber::set_default(
-        tracing_subscriber::fmt()
-            .with_env_filter("scalekit_leptos_starter=info")
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .finish(),
-    );
+    let (logs, _logging) = Captured::app_log_on_this_thread();
     let app = TestApp::builder()
         .env("SESSION_SECRET", "a-session-secret-that-outlives-restarts")
         .configure(|config| {
@@ -471,31 +456,10 @@ async fn a_back_channel_logout_during_an_outage_asks_the_provider_to_retry() {
         .start()
         .await;
     let idp = app.idp();
-    let now = jsonwebtoken::get_current_timestamp() as i64;
-    let token = idp
-        .sign_logout_token(&serde_json::json!({
-            "iss": idp.issuer.as_str().trim_end_matches('/'),
-            "aud": [idp.client_id], "iat": now, "exp": now + 120,
-            "jti": "ltk_during_outage", "sub": "usr_someone",
-            "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
-        }))
-        .unwrap();
+    let token = logout_token(idp, "ltk_during_outage", "usr_someone");
     let fresh = app.another_instance().await;
-    let post = |url: reqwest::Url| {
-        let token = token.clone();
-        async move {
-            let response = reqwest::Client::new()
-                .post(url)
-                .form(&[("logout_token", token)])
-                .send()
-                .await
-                .unwrap();
-            (response.status(), response.text().await.unwrap())
-        }
-    };
     idp.misbehave(Some(Misbehaviour::Hangs)).unwrap();
-    let endpoint = fresh.join("/auth/backchannel-logout").unwrap();
-    let ((status, body), waited) = timed(post(endpoint.clone())).await;
+    let ((status, body), waited) = timed(post_logout_token(&fresh, &token)).await;
     assert!(
         waited < Duration::from_millis(2500),
         "answered after {waited:?}"
@@ -505,7 +469,7 @@ async fn a_back_channel_logout_during_an_outage_asks_the_provider_to_retry() {
 
     // The provider retries once it answers again: the logout is accepted.
     idp.misbehave(None).unwrap();
-    let (status, body) = post(endpoint).await;
+    let (status, body) = post_logout_token(&fresh, &token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
@@ -521,46 +485,24 @@ async fn a_back_channel_logout_signed_with_a_key_newer_than_our_copy_is_answered
         .await;
     let idp = app.idp();
     let instance = app.another_instance().await;
-    let endpoint = instance.join("/auth/backchannel-logout").unwrap();
-    let post = |token: String| {
-        let endpoint = endpoint.clone();
-        async move {
-            let response = reqwest::Client::new()
-                .post(endpoint)
-                .form(&[("logout_token", token)])
-                .send()
-                .await
-                .unwrap();
-            (response.status(), response.text().await.unwrap())
-        }
-    };
-    let logout_token = |jti: &str| {
-        let now = jsonwebtoken::get_current_timestamp() as i64;
-        idp.sign_logout_token(&serde_json::json!({
-            "iss": idp.issuer.as_str().trim_end_matches('/'),
-            "aud": [idp.client_id], "iat": now, "exp": now + 120,
-            "jti": jti, "sub": "usr_someone",
-            "events": { "http://schemas.openid.net/event/backchannel-logout": {} },
-        }))
-        .unwrap()
-    };
     // The instance fetches the key set for a first logout token.
-    let (status, body) = post(logout_token("ltk_first")).await;
+    let first = logout_token(idp, "ltk_first", "usr_someone");
+    let (status, body) = post_logout_token(&instance, &first).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // A token naming a key nobody has: the one refetch the interval allows is spent.
     let stranger = "eyJhbGciOiJSUzI1NiIsImtpZCI6InNua19ub2JvZHkifQ.e30.c2lnbmF0dXJl";
-    let (status, body) = post(stranger.to_string()).await;
+    let (status, body) = post_logout_token(&instance, stranger).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(body.contains("invalid_request"), "{body}");
 
     idp.misbehave(Some(Misbehaviour::RotateKeys)).unwrap();
     idp.misbehave(None).unwrap();
-    let token = logout_token("ltk_new_key");
-    let (status, body) = post(token.clone()).await;
+    let token = logout_token(idp, "ltk_new_key", "usr_someone");
+    let (status, body) = post_logout_token(&instance, &token).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("temporarily_unavailable"), "{body}");
 
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let (status, body) = post(token).await;
+    let (status, body) = post_logout_token(&instance, &token).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -75,10 +75,11 @@ impl OidcError {
     /// True when the call was not made because the circuit breaker is open, including a
     /// token left unchecked because the breaker stopped the fetch of the key set.
     pub fn is_circuit_open(&self) -> bool {
-        matches!(
-            self,
-            OidcError::CircuitOpen(_) | OidcError::InvalidToken(ValidationError::KeySetCircuitOpen)
-        )
+        match self {
+            OidcError::CircuitOpen(_) => true,
+            OidcError::InvalidToken(e) => e.is_circuit_open(),
+            _ => false,
+        }
     }
 
     /// True when the provider said the grant (code or refresh token) is no longer valid,

@@ -112,6 +112,11 @@ impl ValidationError {
         }
     }
 
+    /// True when the key set was not fetched because the circuit breaker is open.
+    pub fn is_circuit_open(&self) -> bool {
+        matches!(self, ValidationError::KeySetCircuitOpen)
+    }
+
     /// True when the provider, not the token, is why the token was not accepted.
     pub fn is_key_set_unavailable(&self) -> bool {
         matches!(

@@ -97,7 +97,7 @@ pub async fn receive(State(auth): State<SharedAuth>, body: Bytes) -> Response {
             log_provider_failure(
                 "back-channel logout not checked yet; the provider is unavailable",
                 &err,
-                matches!(err, ValidationError::KeySetCircuitOpen),
+                err.is_circuit_open(),
             );
             return not_checked_yet();
         }

@@ -119,7 +119,7 @@ pub fn assemble(config: &AppConfig) -> Result<Server, StartError> {
         .zip(webhook_events.clone())
         .map(|(secret, events)| Webhooks::new(secret, events, store.clone()));
     let state = AppState {
-        leptos: config.leptos.clone(),
+        leptos: Arc::new(config.leptos.clone()),
         auth: auth.clone(),
         headers,
         origin: AppOrigin(env.app_url.origin().ascii_serialization().into()),

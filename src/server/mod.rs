@@ -27,10 +27,15 @@ use std::sync::Arc;
 
 /// What every request may need. Handlers take the part they use (`State<SharedAuth>`);
 /// pages and server functions read it with `expect_context::<AppState>()`.
+///
+/// Leptos clones the state several times for every page it renders (its handler, its
+/// context), so every field is a cheap handle: an `Arc` or a small copy.
 #[derive(Clone, FromRef)]
 pub struct AppState {
-    /// Leptos' options (the site's files, the HTML shell).
-    pub leptos: LeptosOptions,
+    /// Leptos' options (the site's files, the HTML shell). Shared: a `LeptosOptions`
+    /// clone is a handful of reference counts, and cloning them was 6 % of a page's CPU
+    /// time (scripts/profile.sh, PERFORMANCE.md).
+    pub leptos: Arc<LeptosOptions>,
     /// Sessions: login, refresh, logout, the signed-in user.
     pub auth: SharedAuth,
     /// The response headers' policy (CSP and friends).
@@ -43,6 +48,13 @@ pub struct AppState {
     pub webhooks: Option<Webhooks>,
     /// The pages only signed-in people may see (from the route tree).
     pub signed_in: SignedInPaths,
+}
+
+/// leptos_axum's handlers (the file and error fallback) take the options by value.
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        LeptosOptions::clone(&state.leptos)
+    }
 }
 
 /// Why the server could not start.

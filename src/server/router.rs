@@ -18,7 +18,6 @@ use crate::{
 use axum::{middleware::from_fn_with_state, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use std::sync::Arc;
 use tower_cookies::CookieManagerLayer;
 
 /// The router for `state`: Leptos' pages and server functions, the auth endpoints, the
@@ -27,19 +26,15 @@ pub fn router(state: AppState) -> Router {
     let hashed_assets = state.leptos.hash_files;
     let pkg_dir = format!("/{}", state.leptos.site_pkg_dir);
     let pkg_files = format!("{}/{}", state.leptos.site_root, state.leptos.site_pkg_dir);
-    let context = state.clone();
     #[cfg(feature = "bench-floor")]
-    let floor_options = state.leptos.clone();
+    let floor_options = LeptosOptions::clone(&state.leptos);
+    // leptos_axum provides the state itself as context (`expect_context::<AppState>()`)
+    // to every page and server function: no further context to add.
     let mut router = Router::new()
-        .leptos_routes_with_context(
-            &state,
-            route_list(),
-            move || provide_context(context.clone()),
-            {
-                let options = state.leptos.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes(&state, route_list(), {
+            let options = state.leptos.clone();
+            move || shell(LeptosOptions::clone(&options))
+        })
         .merge(handlers::routes(&state.auth.settings.callback_path))
         .merge(crate::api::routes())
         .merge(backchannel::routes());
@@ -63,7 +58,7 @@ pub fn router(state: AppState) -> Router {
             route_guard::GuardState {
                 auth: state.auth.clone(),
                 signed_in: state.signed_in.clone(),
-                leptos: Arc::new(state.leptos.clone()),
+                leptos: state.leptos.clone(),
             },
             route_guard::guard,
         ))

@@ -82,7 +82,10 @@ test("login round trip (benchmark)", async ({ page, context }) => {
     await recordLoginStart(page);
     const clicked = Date.now();
     await page.getByRole("button", { name: "Log in" }).click();
-    await page.getByLabel("Email").fill("ada@example.com");
+    // Exactly "Email": the home page's own "Work email" field (single sign-on) also
+    // matches a loose label, and filling it before the provider page arrives loses the
+    // typed email on the next navigation.
+    await page.getByLabel("Email", { exact: true }).fill("ada@example.com");
     const provider = await documentTimings(page);
     await page.getByRole("button", { name: "Continue" }).click();
     await page.waitForURL(`${APP}/dashboard/profile`, { waitUntil: "commit" });

@@ -168,6 +168,28 @@ async fn expired_access_token_is_refreshed_through_the_refresh_path() {
     assert!(response.text().await.unwrap().contains("Grace Hopper"));
 }
 
+/// The server remembers the session cookies it has unsealed (a memo of their sealed
+/// values): the very same cookies must still stop working when the access token inside
+/// them expires.
+#[tokio::test]
+async fn remembered_session_cookies_still_expire_with_their_access_token() {
+    let app = TestApp::builder()
+        .token_ttl(2)
+        .configure(|config| config.settings.auth.clock_leeway_secs = 0)
+        .start()
+        .await;
+    let mut browser = Browser::default();
+    log_in(&mut browser, &app, "grace@example.com").await;
+    let profile = app.url.join("/dashboard/profile").unwrap();
+    for _ in 0..2 {
+        assert_eq!(browser.get(&profile).await.status(), StatusCode::OK);
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let response = browser.get(&profile).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response, &app.url).path(), "/auth/refresh");
+}
+
 #[tokio::test]
 async fn forged_state_is_refused_and_sets_no_session() {
     let app = spawn_app(300).await;

@@ -73,8 +73,9 @@ pub fn app_map_sizes(log: &Path) -> Option<String> {
 
 /// The maps in an app "map sizes" line that hold more than their bound allows: each
 /// in-process record and cache at most `capacity` (ids seen: two kinds, logout tokens
-/// and webhooks, each bounded), the validated-token cache at most 10 000. Shared refresh
-/// calls are bounded by time (each lives seconds), not by count: not checked here.
+/// and webhooks, each bounded), the validated-token cache and the unsealed-cookie memo at
+/// most 10 000 each. Shared refresh calls are bounded by time (each lives seconds), not
+/// by count: not checked here.
 pub fn maps_over_bound(fields: &str, capacity: u64) -> Vec<String> {
     fields
         .split_whitespace()
@@ -83,7 +84,7 @@ pub fn maps_over_bound(fields: &str, capacity: u64) -> Vec<String> {
             let size: u64 = value.parse().ok()?;
             let bound = match name {
                 "refresh_calls" => return None,
-                "validated_tokens" => 10_000,
+                "validated_tokens" | "unsealed_sessions" => 10_000,
                 "seen_ids" => 2 * capacity,
                 _ => capacity,
             };

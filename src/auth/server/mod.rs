@@ -5,6 +5,7 @@
 //! |---|---|
 //! | [`login`] | start a login; finish it at the callback |
 //! | [`session`] | read the session a request carries |
+//! | `unsealed` | the session cookies already unsealed (a memo of a pure function) |
 //! | [`refresh`] | refresh it with the rotating refresh token (once across instances) |
 //! | [`logout`] | end it here and at the provider |
 //! | [`backchannel`] | end it when the provider says so (back-channel logout) |
@@ -26,6 +27,7 @@ pub mod refresh;
 pub mod request_site;
 pub mod route_guard;
 pub mod session;
+mod unsealed;
 
 pub use backchannel::BACKCHANNEL_LOGOUT_PATH;
 pub use extract::{access_token, require_permission, require_user, CurrentUser, RequirePermission};
@@ -53,6 +55,8 @@ pub struct AuthService {
     pub app_url: Url,
     /// What is decided once per session across instances: refreshes, ended sessions.
     pub store: Arc<SessionStore>,
+    /// Session cookies already unsealed.
+    unsealed: unsealed::UnsealedSessions,
 }
 
 /// The `tracing` target of the map sizes logged once a minute (`RUST_LOG=memory=debug`):
@@ -70,6 +74,7 @@ impl AuthService {
             tracing::debug!(
                 target: MEMORY_LOG_TARGET,
                 validated_tokens = self.oidc.cached_tokens(),
+                unsealed_sessions = self.unsealed.len(),
                 refresh_calls = store.local.refresh_calls,
                 seen_ids = store.local.seen_ids,
                 ended_sessions = store.local.ended_sessions,
@@ -94,6 +99,7 @@ impl AuthService {
             settings,
             app_url,
             store,
+            unsealed: Default::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 
 use super::{
     cookies::{AccessCookie, CookieTooLarge, SessionBinding},
+    unsealed::{SealedValues, Unsealed},
     AuthService,
 };
 use crate::{
@@ -72,19 +73,22 @@ impl AuthService {
     /// Reads the session from the request's cookies. Makes no call to the provider
     /// while its keys are cached.
     pub async fn session(&self, jar: &Cookies) -> SessionStatus {
-        let Some(stored) = self.cookies.access_token(jar) else {
+        let Some(cookies) = self.unsealed_cookies(jar) else {
             return self.without_access_token(jar);
         };
-        let token = match stored {
+        let Unsealed {
+            access,
+            started_at,
+            profile,
+        } = &*cookies;
+        let token = match access {
             AccessCookie::Opaque { expires_at, .. } => {
-                let id = self.cookies.id_cookie(jar);
-                let started_at = id.as_ref().map_or(0, |id| id.session.started_at());
-                return match id.and_then(|id| self.profile(jar, &id.id_token)) {
+                return match profile {
                     Some(profile)
-                        if expires_at > now()
+                        if *expires_at > now()
                             && !self
                                 .ended_by_provider(
-                                    started_at,
+                                    *started_at,
                                     &profile.iss,
                                     profile.sid.as_deref(),
                                     &profile.sub,
@@ -92,8 +96,8 @@ impl AuthService {
                                 .await =>
                     {
                         SessionStatus::Active(Box::new(Session {
-                            access: opaque_claims(&profile, expires_at),
-                            profile: Some(profile),
+                            access: opaque_claims(profile, *expires_at),
+                            profile: Some(profile.clone()),
                         }))
                     }
                     _ => self.without_access_token(jar),
@@ -103,7 +107,7 @@ impl AuthService {
         };
         // Sealed by us, yet presented by the browser: key refetches stay rate-limited (an
         // unknown key makes the session refreshable, and refresh may refetch).
-        let access = match self.validate_presented_token(&token).await {
+        let access = match self.validate_presented_token(token).await {
             Ok(access) => access,
             Err(err) if err.could_not_check_token() => {
                 return SessionStatus::ProviderUnavailable(Arc::new(err));
@@ -113,9 +117,6 @@ impl AuthService {
                 return self.without_access_token(jar);
             }
         };
-        let id = self.cookies.id_cookie(jar);
-        let started_at = id.as_ref().map_or(0, |id| id.session.started_at());
-        let profile = id.and_then(|id| self.profile(jar, &id.id_token));
         if profile.as_ref().is_some_and(|p| p.sub != access.sub) {
             tracing::warn!("session cookies name different users; ignoring the session");
             return SessionStatus::Anonymous;
@@ -125,13 +126,47 @@ impl AuthService {
             .as_deref()
             .or(profile.as_ref().and_then(|p| p.sid.as_deref()));
         if self
-            .ended_by_provider(started_at, &access.iss, sid, &access.sub)
+            .ended_by_provider(*started_at, &access.iss, sid, &access.sub)
             .await
         {
             // The refresh path ends it: revokes the refresh token, clears cookies.
             return self.without_access_token(jar);
         }
-        SessionStatus::Active(Box::new(Session { access, profile }))
+        SessionStatus::Active(Box::new(Session {
+            access,
+            profile: profile.clone(),
+        }))
+    }
+
+    /// The session cookies, unsealed and decoded, if the access-token cookie unseals:
+    /// from the memo when these exact sealed values were unsealed before.
+    fn unsealed_cookies(&self, jar: &Cookies) -> Option<Arc<Unsealed>> {
+        let names = &self.cookies.names;
+        let (access, id, profile) = (
+            jar.get(names.access),
+            jar.get(names.id),
+            jar.get(names.profile),
+        );
+        let sealed = SealedValues {
+            access: access.as_ref().map_or("", |c| c.value()),
+            id: id.as_ref().map_or("", |c| c.value()),
+            profile: profile.as_ref().map_or("", |c| c.value()),
+        };
+        if sealed.access.is_empty() {
+            return None;
+        }
+        if let Some(unsealed) = self.unsealed.get(&sealed) {
+            return Some(unsealed);
+        }
+        let access = self.cookies.access_token(jar)?;
+        let id = self.cookies.id_cookie(jar);
+        let unsealed = Arc::new(Unsealed {
+            access,
+            started_at: id.as_ref().map_or(0, |id| id.session.started_at()),
+            profile: id.and_then(|id| self.profile(jar, &id.id_token)),
+        });
+        self.unsealed.insert(&sealed, unsealed.clone());
+        Some(unsealed)
     }
 
     /// Validates an access token a client presents (a session cookie's, a bearer token).

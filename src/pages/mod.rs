@@ -9,30 +9,26 @@ pub mod organization;
 pub mod profile;
 
 use leptos::prelude::*;
-use leptos_router::{
-    components::{Outlet, ParentRoute, Route},
-    path, SsrMode,
-};
+use leptos_router::{any_nested_route::AnyNestedRoute, components::Route, path, SsrMode};
 
 /// The pages only signed-in people may see: declare yours here, and nowhere else. The
 /// server derives its route guard from this list: a signed-out request for one is sent
 /// home before it renders, and an expired session is refreshed first. Wrap the page in
 /// `<RequireUser>` (or `<RequirePermission>`) too: it checks again as the page renders,
-/// and handles permissions. Keep `<SignedInRoutes/>` directly inside `<Routes>`
+/// and handles permissions. Keep `<SignedInRoutes/>` directly inside `<FlatRoutes>`
 /// (the server refuses to start otherwise); the home page cannot be one of these.
 #[component(transparent)]
-pub fn SignedInRoutes() -> impl leptos_router::MatchNestedRoutes + Clone {
-    // One parent route without a path segment or markup of its own, so the list is a
-    // single route (what the router accepts from a component, also when cargo-leptos
-    // erases component types in development builds).
-    view! {
-        <ParentRoute path=path!("") view=Outlet ssr=SsrMode::Async>
-            <Route path=path!("/dashboard/profile") view=profile::ProfilePage ssr=SsrMode::Async/>
-            <Route path=path!("/dashboard/account") view=account::AccountPage ssr=SsrMode::Async/>
-            <Route path=path!("/dashboard/organization") view=organization::OrganizationPage ssr=SsrMode::Async/>
-        </ParentRoute>
-    }
-    .into_inner()
+pub fn SignedInRoutes() -> AnyNestedRoute {
+    use leptos_router::any_nested_route::IntoAnyNestedRoute;
+    // Each route on its own and the list as one erased route: the router takes one route
+    // from a component, also when cargo-leptos erases component types in development
+    // builds (which turns a `view!` fragment of routes into a list it cannot match).
+    (
+        view! { <Route path=path!("/dashboard/profile") view=profile::ProfilePage ssr=SsrMode::Async/> }.into_inner(),
+        view! { <Route path=path!("/dashboard/account") view=account::AccountPage ssr=SsrMode::Async/> }.into_inner(),
+        view! { <Route path=path!("/dashboard/organization") view=organization::OrganizationPage ssr=SsrMode::Async/> }.into_inner(),
+    )
+        .into_any_nested_route()
 }
 
 /// Phrases a failed server-function call for people: a network failure (the app could

@@ -111,7 +111,7 @@ pub fn signed_in_paths() -> Result<SignedInPaths, StartError> {
     let routed: Vec<&str> = all.iter().map(|listing| listing.path()).collect();
     match signed_in.iter().find(|path| !routed.contains(&path.as_str())) {
         Some(path) => Err(StartError::Routes(format!(
-            "the signed-in page {path} is not routed at that path: keep <SignedInRoutes/> directly inside <Routes> in src/app.rs"
+            "the signed-in page {path} is not routed at that path: keep <SignedInRoutes/> directly inside <FlatRoutes> in src/app.rs"
         ))),
         None => Ok(SignedInPaths::new(signed_in.iter().cloned())),
     }

@@ -1,5 +1,5 @@
-//! The router's own middleware: request ids and the request span, asset caching, and
-//! server-function argument errors answered as client errors.
+//! The router's own middleware: request ids and the request span, HEAD answered as GET,
+//! asset caching, and server-function argument errors answered as client errors.
 
 use std::sync::Arc;
 
@@ -34,6 +34,26 @@ pub fn request_span<B>(request: &axum::http::Request<B>) -> tracing::Span {
         path = %request.uri().path(),
         request_id = %request_id,
     )
+}
+
+/// Answers HEAD as GET without the body, as axum does for each route, but outside the
+/// layers: the router answers HEAD with the body already dropped, so the compression
+/// layer would not see it, and HEAD would lack GET's `Content-Encoding` and `Vary`.
+pub async fn head_as_get(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::Method;
+    let head = request.method() == Method::HEAD;
+    if head {
+        *request.method_mut() = Method::GET;
+    }
+    let response = next.run(request).await;
+    if head {
+        response.map(|_| axum::body::Body::empty())
+    } else {
+        response
+    }
 }
 
 /// Files under `/pkg/` carry a content hash in their names when `hash-files` is on: let
@@ -74,6 +94,8 @@ pub async fn malformed_arguments_are_client_errors(
         return response;
     }
     let (mut parts, body) = response.into_parts();
+    // The body is rebuilt below: a length declared for the old one must not survive.
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
     let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
         parts.status = StatusCode::BAD_REQUEST;
         return axum::response::Response::from_parts(parts, Body::empty());

@@ -2,7 +2,8 @@
 
 use super::{
     middleware::{
-        asset_cache_headers, malformed_arguments_are_client_errors, request_span, RequestIds,
+        asset_cache_headers, head_as_get, malformed_arguments_are_client_errors, request_span,
+        RequestIds,
     },
     AppState, StartError,
 };
@@ -65,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(axum::middleware::from_fn(head_as_get))
         .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(move |request, next| {
             asset_cache_headers(hashed_assets, request, next)

@@ -224,3 +224,31 @@ async fn open_redirect_attempts_end_on_this_site() {
 fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
+
+/// Malformed server-function arguments get a complete 400 over real HTTP: the declared
+/// length matches the body, also when the error text is longer than the middleware that
+/// turns it into a 400 reads back (64 KiB), and it answers with an empty body.
+#[tokio::test]
+async fn malformed_server_function_arguments_get_a_complete_400_at_any_size() {
+    let app = spawn_app(300).await;
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    for size in [10, 70_000] {
+        let response = client
+            .post(app.url.join("/auth/login").unwrap())
+            .header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("intent={}", "x".repeat(size)))
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{size}");
+        let declared = response.content_length();
+        let body = response.bytes().await.expect("the whole body, promptly");
+        if let Some(declared) = declared {
+            assert_eq!(usize::try_from(declared).unwrap(), body.len(), "{size}");
+        }
+    }
+}

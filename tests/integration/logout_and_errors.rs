@@ -99,6 +99,47 @@ async fn provider_errors_are_shown_only_for_the_login_in_progress() {
     assert_ne!(state, query(&authorize)["state"]);
 }
 
+/// HEAD is answered with GET's headers, compression's included, and no body.
+#[tokio::test]
+async fn head_answers_carry_the_headers_of_get() {
+    let app = spawn_app(300).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    for path in ["/", "/no-such-page", "/dashboard/profile"] {
+        let url = app.url.join(path).unwrap();
+        let get = client
+            .get(url.clone())
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        let head = client
+            .head(url)
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), get.status(), "{path}");
+        for name in ["content-encoding", "vary", "content-type", "location"] {
+            assert_eq!(
+                head.headers().get(name),
+                get.headers().get(name),
+                "{path} {name}"
+            );
+        }
+        if path != "/dashboard/profile" {
+            assert_eq!(
+                get.headers().get("content-encoding").map(|v| v.as_bytes()),
+                Some(&b"gzip"[..]),
+                "{path}: pages are compressed"
+            );
+        }
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+    }
+}
+
 #[tokio::test]
 async fn pages_for_a_signed_in_person_are_never_cached() {
     let app = spawn_app(300).await;

@@ -68,10 +68,10 @@ impl UnsealedSessions {
 
     /// The unsealed cookies for `sealed`, if remembered.
     pub(super) fn get(&self, sealed: &SealedValues<'_>) -> Option<Arc<Unsealed>> {
+        // Hashed before the lock is taken: the values are kilobytes.
+        let key = sealed.key();
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(&sealed.key())
-            .map(|(_, unsealed)| unsealed.clone())
+        entries.get(&key).map(|(_, unsealed)| unsealed.clone())
     }
 
     /// Remembers what `sealed` unsealed to.

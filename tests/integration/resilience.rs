@@ -346,6 +346,13 @@ async fn a_signed_in_page_after_a_restart_answers_within_the_budget_of_the_whole
     assert!(waited < BUDGET, "the API answered after {waited:?}");
     assert_eq!(response.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
 
+    // The home page stays up, within the budget: what a signed-out visitor sees.
+    let home = app.another_instance().await;
+    let (response, waited) = timed(ada.get(&home)).await;
+    assert!(waited < BUDGET, "the home page answered after {waited:?}");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.unwrap().contains("Log in"));
+
     // The provider answers again: the same page renders, still signed in.
     app.idp().misbehave(None).unwrap();
     let response = ada.get(&profile).await;

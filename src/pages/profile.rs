@@ -26,37 +26,39 @@ pub fn Profile(user: User) -> impl IntoView {
     // Why the last background refresh failed, shown until the next one succeeds.
     let refresh_problem = RwSignal::new(None::<String>);
     keep_session_fresh(user, refresh_problem);
-    let field =
-        move |f: fn(&User) -> Option<String>| move || user.with(f).unwrap_or_else(|| "—".into());
     view! {
         <section class="card profile">
-            <h1>"Hello, " {move || user.with(|u| u.display_name().to_string())}</h1>
-            <dl class="claims">
-                <dt>"Name"</dt>
-                <dd data-testid="name">{field(|u| u.name.clone())}</dd>
-                <dt>"Email"</dt>
-                <dd data-testid="email">{field(|u| u.email.clone())}</dd>
-                <dt>"Email verified"</dt>
-                <dd data-testid="email-verified">
-                    {field(|u| u.email_verified.map(|v| if v { "Yes" } else { "No" }.to_string()))}
-                </dd>
-                <dt>"User ID"</dt>
-                <dd data-testid="user-id"><code>{field(|u| Some(u.id.clone()))}</code></dd>
-                <dt>"Organization"</dt>
-                <dd data-testid="organization-id"><code>{field(|u| u.organization_id.clone())}</code></dd>
-                <dt>"Session"</dt>
-                <dd data-testid="session-id"><code>{field(|u| u.session_id.clone())}</code></dd>
-                <dt>"Roles"</dt>
-                <dd data-testid="roles">{move || user.with(|u| join_or_dash(&u.roles))}</dd>
-                <dt>"Permissions"</dt>
-                <dd data-testid="permissions">{move || user.with(|u| join_or_dash(&u.permissions))}</dd>
-                <dt>"Access token expires"</dt>
-                <dd data-testid="access-token-expires">
-                    <time datetime=move || user.with(|u| u.access_token_expires_at.to_string())>
-                        {field(|u| Some(u.access_token_expires_at_utc.clone()))}
-                    </time>
-                </dd>
-            </dl>
+            // One reactive block for the claims: a refresh replaces them together, and the
+            // server renders them in one pass instead of one reactive node per value.
+            {move || user.with(|u| view! {
+                <h1>"Hello, " {u.display_name().to_string()}</h1>
+                <dl class="claims">
+                    <dt>"Name"</dt>
+                    <dd data-testid="name">{or_dash(u.name.clone())}</dd>
+                    <dt>"Email"</dt>
+                    <dd data-testid="email">{or_dash(u.email.clone())}</dd>
+                    <dt>"Email verified"</dt>
+                    <dd data-testid="email-verified">
+                        {or_dash(u.email_verified.map(|v| if v { "Yes" } else { "No" }.to_string()))}
+                    </dd>
+                    <dt>"User ID"</dt>
+                    <dd data-testid="user-id"><code>{u.id.clone()}</code></dd>
+                    <dt>"Organization"</dt>
+                    <dd data-testid="organization-id"><code>{or_dash(u.organization_id.clone())}</code></dd>
+                    <dt>"Session"</dt>
+                    <dd data-testid="session-id"><code>{or_dash(u.session_id.clone())}</code></dd>
+                    <dt>"Roles"</dt>
+                    <dd data-testid="roles">{join_or_dash(&u.roles)}</dd>
+                    <dt>"Permissions"</dt>
+                    <dd data-testid="permissions">{join_or_dash(&u.permissions)}</dd>
+                    <dt>"Access token expires"</dt>
+                    <dd data-testid="access-token-expires">
+                        <time datetime=u.access_token_expires_at.to_string()>
+                            {u.access_token_expires_at_utc.clone()}
+                        </time>
+                    </dd>
+                </dl>
+            })}
             <ActionError error=refresh_problem/>
             <div class="auth-actions">
                 <a class="button" href="/">"Home"</a>
@@ -65,6 +67,10 @@ pub fn Profile(user: User) -> impl IntoView {
             </div>
         </section>
     }
+}
+
+fn or_dash(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "—".into())
 }
 
 fn join_or_dash(items: &[String]) -> String {

@@ -1,5 +1,6 @@
 //! The home page: "Log in" and "Sign up" for visitors, a greeting for signed-in people.
-//! Rendered on the server; only the login forms ([`LoginForms`]) are an island.
+//! Rendered on the server; only the login forms ([`LoginForms`]) and the logout button
+//! ([`LogoutButton`]) are islands.
 
 use crate::auth::{current_user, social_providers, Notice, StartLogin, User};
 use crate::pages::{friendly_error, profile::LogoutButton, ActionError};
@@ -26,7 +27,11 @@ pub fn HomePage() -> impl IntoView {
             // once it is known). A bare `Suspend`, not a `Resource` in a `<Suspense>`:
             // this page renders only on the server (its islands take what they need as
             // props), so nothing has to be serialized for the browser or shown meanwhile,
-            // and the page renders in well under half the time (PERFORMANCE.md).
+            // and the page renders in well under half the time (PERFORMANCE.md). Keep the
+            // route `Async` (or `InOrder`): streamed out of order, Leptos 0.8 swaps a bare
+            // `Suspend` in with a script that carries no CSP nonce, which the page's CSP
+            // blocks. And one bare `Suspend` per component: a second one replaces the
+            // first's notifier. For more async values, use a `Resource` in `<Suspense>`.
             {Suspend::new(async move {
                 // Asked only for people signed out: nobody else sees the buttons.
                 let signed_out = || async move {

@@ -28,7 +28,7 @@ pub fn Profile(user: User) -> impl IntoView {
     keep_session_fresh(user, refresh_problem);
     view! {
         <section class="card profile">
-            // One reactive block for the claims: a refresh replaces them together, and the
+            // One reactive block for the claims: a refresh updates them together, and the
             // server renders them in one pass instead of one reactive node per value.
             {move || user.with(|u| view! {
                 <h1>"Hello, " {u.display_name().to_string()}</h1>

@@ -49,11 +49,18 @@ pub async fn head_as_get(
         *request.method_mut() = Method::GET;
     }
     let response = next.run(request).await;
-    if head {
-        response.map(|_| axum::body::Body::empty())
-    } else {
-        response
+    if !head {
+        return response;
     }
+    // GET's length, as axum's own HEAD handling keeps it, before the body goes.
+    let (mut parts, body) = response.into_parts();
+    if let Some(length) = axum::body::HttpBody::size_hint(&body).exact() {
+        parts
+            .headers
+            .entry(axum::http::header::CONTENT_LENGTH)
+            .or_insert_with(|| length.into());
+    }
+    axum::response::Response::from_parts(parts, axum::body::Body::empty())
 }
 
 /// Files under `/pkg/` carry a content hash in their names when `hash-files` is on: let

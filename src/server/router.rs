@@ -140,6 +140,20 @@ fn route_lists() -> &'static (Vec<leptos_axum::AxumRouteListing>, Vec<String>) {
 mod tests {
     use super::*;
 
+    /// Pages work without JavaScript only when the server sends them whole; the home
+    /// page's bare `Suspend` also needs an in-order render (see `pages/home.rs`).
+    #[test]
+    fn every_page_renders_whole_before_it_is_sent() {
+        for listing in route_list() {
+            assert!(
+                matches!(listing.mode(), leptos_router::SsrMode::Async),
+                "{} renders {:?}",
+                listing.path(),
+                listing.mode()
+            );
+        }
+    }
+
     #[test]
     fn the_guard_protects_exactly_the_pages_declared_signed_in() {
         let signed_in = signed_in_paths().expect("every signed-in page is routed");

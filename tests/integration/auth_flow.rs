@@ -174,7 +174,7 @@ async fn expired_access_token_is_refreshed_through_the_refresh_path() {
 #[tokio::test]
 async fn remembered_session_cookies_still_expire_with_their_access_token() {
     let app = TestApp::builder()
-        .token_ttl(2)
+        .token_ttl(4)
         .configure(|config| config.settings.auth.clock_leeway_secs = 0)
         .start()
         .await;
@@ -184,7 +184,7 @@ async fn remembered_session_cookies_still_expire_with_their_access_token() {
     for _ in 0..2 {
         assert_eq!(browser.get(&profile).await.status(), StatusCode::OK);
     }
-    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(5100)).await;
     let response = browser.get(&profile).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response, &app.url).path(), "/auth/refresh");

@@ -206,8 +206,8 @@ pub async fn request_context() -> Result<(SharedAuth, Cookies), ServerFnError> {
 }
 
 /// Sets the status of a server function's own response. When the function runs inside a
-/// page's server rendering (a resource), the response is the page's, which stays as it is:
-/// the page shows the error instead.
+/// page's server rendering (a resource, or the home page's `Suspend`), the response is the
+/// page's, which stays as it is: the page shows the error instead.
 pub fn set_status(status: StatusCode) {
     let called_over_http = use_context::<Parts>().is_some_and(|parts| {
         leptos::server_fn::axum::server_fn_paths().any(|(path, _)| path == parts.uri.path())

@@ -60,9 +60,11 @@ type Remembered = (Instant, Arc<Unsealed>);
 impl UnsealedSessions {
     /// Bounds memory: at this many entries the old ones are dropped, then all.
     const CAPACITY: usize = 10_000;
-    /// Entries older than this are dropped when the map is swept (a session's cookies
-    /// change at each refresh, so old entries are mostly of sessions that moved on).
-    const MAX_AGE: Duration = Duration::from_secs(3600);
+    /// Entries older than this are dropped when the map is swept: a session's cookies
+    /// change at each refresh, so old entries are mostly of sessions that moved on
+    /// (`scripts/soak.sh` adds about 500 a minute for 200 people refreshing every 25 s).
+    /// A live session whose entry went costs one more unsealing.
+    const MAX_AGE: Duration = Duration::from_secs(600);
     /// The map is swept whenever it reaches a multiple of this size.
     const SWEEP_EVERY: usize = 512;
 

@@ -165,7 +165,7 @@ impl AuthService {
             started_at: id.as_ref().map_or(0, |id| id.session.started_at()),
             profile: id.and_then(|id| self.profile(jar, &id.id_token)),
         });
-        self.unsealed.insert(&sealed, unsealed.clone());
+        self.unsealed.insert(&sealed, unsealed.clone(), now());
         Some(unsealed)
     }
 

@@ -14,7 +14,6 @@ use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
 };
 
 /// What a request's session cookies say, once unsealed and decoded.
@@ -25,6 +24,27 @@ pub(super) struct Unsealed {
     pub started_at: i64,
     /// The ID token's claims, completed from the profile cookie.
     pub profile: Option<IdTokenClaims>,
+}
+
+impl Unsealed {
+    /// When the access token expires (Unix seconds): the entry is of no use after that,
+    /// as the token check then fails. Read from the token without checking it, which is
+    /// enough to decide when to forget; an unreadable one counts as expiring in ten
+    /// minutes.
+    fn expires_at(&self, now: i64) -> i64 {
+        #[derive(serde::Deserialize)]
+        struct Expiry {
+            exp: i64,
+        }
+        match &self.access {
+            AccessCookie::Opaque { expires_at, .. } => *expires_at,
+            AccessCookie::Jwt { token } => {
+                jsonwebtoken::dangerous::insecure_decode_claims::<Expiry>(token)
+                    .map(|claims| claims.exp)
+                    .unwrap_or_else(|_| now.saturating_add(600))
+            }
+        }
+    }
 }
 
 /// The sealed values a session is read from, one per cookie (absent cookies empty).
@@ -47,25 +67,24 @@ impl SealedValues<'_> {
     }
 }
 
-/// The memo: unsealed session cookies by their sealed values' key, bounded in count and
-/// age (it is only a cache; a miss unseals again).
+/// The memo: unsealed session cookies by their sealed values' key, each until its access
+/// token expires, and at most [`Self::CAPACITY`] of them (it is only a cache; a miss
+/// unseals again). So it holds about one entry per live session, like the validated-token
+/// cache, rather than one per refresh ever seen.
 #[derive(Default)]
 pub(super) struct UnsealedSessions {
     entries: Mutex<HashMap<[u8; 32], Remembered>>,
 }
 
-/// One memo entry: when it was added, and what the cookies unsealed to.
-type Remembered = (Instant, Arc<Unsealed>);
+/// One memo entry: until when it is of use (Unix seconds), and what the cookies unsealed to.
+type Remembered = (i64, Arc<Unsealed>);
 
 impl UnsealedSessions {
-    /// Bounds memory: at this many entries the old ones are dropped, then all.
+    /// Bounds memory: at this many entries the expired ones are dropped, then all.
     const CAPACITY: usize = 10_000;
-    /// Entries older than this are dropped when the map is swept: a session's cookies
-    /// change at each refresh, so old entries are mostly of sessions that moved on
-    /// (`scripts/soak.sh` adds about 500 a minute for 200 people refreshing every 25 s).
-    /// A live session whose entry went costs one more unsealing.
-    const MAX_AGE: Duration = Duration::from_secs(600);
-    /// The map is swept whenever it reaches a multiple of this size.
+    /// Entries are kept this long past their token's expiry (the largest clock leeway).
+    const GRACE_SECS: i64 = 60;
+    /// Expired entries are dropped whenever the map reaches a multiple of this size.
     const SWEEP_EVERY: usize = 512;
 
     /// The unsealed cookies for `sealed`, if remembered.
@@ -76,19 +95,19 @@ impl UnsealedSessions {
         entries.get(&key).map(|(_, unsealed)| unsealed.clone())
     }
 
-    /// Remembers what `sealed` unsealed to.
-    pub(super) fn insert(&self, sealed: &SealedValues<'_>, unsealed: Arc<Unsealed>) {
+    /// Remembers what `sealed` unsealed to, at `now` (Unix seconds).
+    pub(super) fn insert(&self, sealed: &SealedValues<'_>, unsealed: Arc<Unsealed>, now: i64) {
         let key = sealed.key();
-        let now = Instant::now();
+        let until = unsealed.expires_at(now).saturating_add(Self::GRACE_SECS);
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let len = entries.len();
         if len >= Self::CAPACITY || (len > 0 && len.is_multiple_of(Self::SWEEP_EVERY)) {
-            entries.retain(|_, (at, _)| now.saturating_duration_since(*at) < Self::MAX_AGE);
+            entries.retain(|_, (until, _)| *until > now);
             if entries.len() >= Self::CAPACITY {
                 entries.clear();
             }
         }
-        entries.insert(key, (now, unsealed));
+        entries.insert(key, (until, unsealed));
     }
 
     /// How many entries it holds (for the memory log).
@@ -119,7 +138,7 @@ mod tests {
             id: "bbb",
             profile: "",
         };
-        memo.insert(&sealed, unsealed("t1"));
+        memo.insert(&sealed, unsealed("t1"), 0);
         let hit = memo.get(&sealed).expect("remembered");
         assert_eq!(hit.access.token(), "t1");
         for other in [
@@ -150,6 +169,45 @@ mod tests {
     }
 
     #[test]
+    fn entries_of_expired_tokens_are_swept() {
+        let memo = UnsealedSessions::default();
+        let opaque = |n: usize, expires_at: i64| {
+            Arc::new(Unsealed {
+                access: AccessCookie::Opaque {
+                    token: n.to_string(),
+                    expires_at,
+                },
+                started_at: 1,
+                profile: None,
+            })
+        };
+        let values: Vec<String> = (0..UnsealedSessions::SWEEP_EVERY + 1)
+            .map(|n| n.to_string())
+            .collect();
+        // Half of them expired long ago, by the time the map is swept.
+        for (n, value) in values.iter().enumerate() {
+            let expires_at = if n % 2 == 0 { 100 } else { 10_000 };
+            let sealed = SealedValues {
+                access: value,
+                id: "",
+                profile: "",
+            };
+            memo.insert(&sealed, opaque(n, expires_at), 1_000);
+        }
+        assert!(
+            memo.len() <= UnsealedSessions::SWEEP_EVERY / 2 + 2,
+            "{}",
+            memo.len()
+        );
+        let live = SealedValues {
+            access: &values[1],
+            id: "",
+            profile: "",
+        };
+        assert!(memo.get(&live).is_some(), "live entries stay");
+    }
+
+    #[test]
     fn the_memo_stays_bounded() {
         let memo = UnsealedSessions::default();
         let values: Vec<String> = (0..UnsealedSessions::CAPACITY + 10)
@@ -161,7 +219,7 @@ mod tests {
                 id: "",
                 profile: "",
             };
-            memo.insert(&sealed, unsealed(value));
+            memo.insert(&sealed, unsealed(value), 0);
         }
         assert!(memo.len() <= UnsealedSessions::CAPACITY);
     }

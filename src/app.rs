@@ -2,20 +2,20 @@
 
 use crate::pages::{errors::NotFound, home::HomePage, SignedInRoutes};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_meta::{provide_meta_context, Title};
 use leptos_router::{
     components::{FlatRoutes, Route, Router, A},
     path, SsrMode,
 };
 
 /// The document around the app (server-rendered only).
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
+    use crate::assets::{stylesheet_href, IslandScripts};
+    use leptos_meta::MetaTags;
+
     crate::response_headers::set_page_csp();
-    #[cfg(feature = "ssr")]
-    let stylesheet = crate::assets::stylesheet_href(&options);
-    #[cfg(not(feature = "ssr"))]
-    let stylesheet = "";
+    let stylesheet = stylesheet_href(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -23,7 +23,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options islands=true/>
+                <IslandScripts options/>
                 <link id="leptos" rel="stylesheet" href=stylesheet/>
                 <MetaTags/>
             </head>

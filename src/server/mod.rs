@@ -1,6 +1,7 @@
 //! The server: [`start`](mod@start) reads the configuration and serves; [`assemble()`] builds the app
 //! from an [`AppConfig`](crate::config::AppConfig) (the tests' entry point too);
-//! [`router`] lays out routes and layers; [`middleware`] holds the router's own layers.
+//! [`router`] lays out routes and layers; [`middleware`] holds the router's own layers;
+//! [`render`] renders the pages.
 //!
 //! Every handler, middleware and server function reads what it needs from one
 //! [`AppState`].
@@ -9,6 +10,7 @@ pub mod assemble;
 #[cfg(feature = "bench-floor")]
 pub mod bench_floor;
 pub mod middleware;
+pub mod render;
 pub mod router;
 pub mod start;
 

@@ -29,13 +29,15 @@ pub fn router(state: AppState) -> Router {
     let pkg_files = format!("{}/{}", state.leptos.site_root, state.leptos.site_pkg_dir);
     #[cfg(feature = "bench-floor")]
     let floor_options = LeptosOptions::clone(&state.leptos);
-    // leptos_axum provides the state itself as context (`expect_context::<AppState>()`)
-    // to every page and server function: no further context to add.
+    // Server functions (leptos_axum registers them with an empty page list) and the
+    // pages, rendered by our handler (`render.rs`). Both provide the state itself as
+    // context (`expect_context::<AppState>()`): no further context to add.
     let mut router = Router::new()
-        .leptos_routes(&state, route_list(), {
+        .leptos_routes(&state, Vec::new(), {
             let options = state.leptos.clone();
             move || shell(LeptosOptions::clone(&options))
         })
+        .leptos_routes_with_handler(route_list(), super::render::render_page)
         .merge(handlers::routes(&state.auth.settings.callback_path))
         .merge(crate::api::routes())
         .merge(backchannel::routes());
@@ -141,7 +143,9 @@ mod tests {
     use super::*;
 
     /// Pages work without JavaScript only when the server sends them whole; the home
-    /// page's bare `Suspend` also needs an in-order render (see `pages/home.rs`).
+    /// page's bare `Suspend` also needs an in-order render (see `pages/home.rs`). The
+    /// pages' handler (`render.rs`) renders every page so; a route asking for streaming
+    /// would silently not get it.
     #[test]
     fn every_page_renders_whole_before_it_is_sent() {
         for listing in route_list() {

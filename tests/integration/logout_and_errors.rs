@@ -145,6 +145,34 @@ async fn head_answers_carry_the_headers_of_get() {
     }
 }
 
+/// Pages are rendered whole before they are sent (so they work without JavaScript), and
+/// sent so: with their length, not in chunked encoding (`src/server/render.rs`).
+#[tokio::test]
+async fn pages_are_sent_whole_with_their_length() {
+    let app = spawn_app(300).await;
+    let mut browser = Browser::default();
+    let signed_out = browser.get(&app.url).await;
+    log_in(&mut browser, &app, "ada@example.com").await;
+    let profile = browser
+        .get(&app.url.join("/dashboard/profile").unwrap())
+        .await;
+    for (page, response) in [("/", signed_out), ("/dashboard/profile", profile)] {
+        assert_eq!(response.status(), 200, "{page}");
+        assert_eq!(response.headers().get("transfer-encoding"), None, "{page}");
+        let length: usize = response
+            .headers()
+            .get("content-length")
+            .unwrap_or_else(|| panic!("{page} has no content-length"))
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let body = response.text().await.unwrap();
+        assert_eq!(body.len(), length, "{page}");
+        assert!(body.trim_end().ends_with("</script>"), "{page}: {body}");
+    }
+}
+
 #[tokio::test]
 async fn pages_for_a_signed_in_person_are_never_cached() {
     let app = spawn_app(300).await;

@@ -24,15 +24,21 @@ pub fn stylesheet_href(options: &LeptosOptions) -> &'static str {
 }
 
 fn css_hash(options: &LeptosOptions) -> Option<String> {
-    let path = std::env::current_exe()
-        .ok()?
-        .parent()?
-        .join(options.hash_file.as_ref());
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = std::fs::read_to_string(hash_file(options)?).ok()?;
     text.lines()
         .filter_map(|line| line.trim().split_once(':'))
         .find(|(kind, _)| *kind == "css")
         .map(|(_, hash)| hash.trim().to_string())
+}
+
+/// Where cargo-leptos writes the hashes: beside the server binary, where Leptos reads them.
+fn hash_file(options: &LeptosOptions) -> Option<std::path::PathBuf> {
+    Some(
+        std::env::current_exe()
+            .ok()?
+            .parent()?
+            .join(options.hash_file.as_ref()),
+    )
 }
 
 /// Leptos' `<HydrationScripts islands=true>` (the islands' loader and the preload hints
@@ -40,13 +46,16 @@ fn css_hash(options: &LeptosOptions) -> Option<String> {
 ///
 /// Leptos 0.8's component reads cargo-leptos' hash file on every page it renders (a
 /// `readlink`, two `statx`, an `openat` and two `read`s; Leptos 0.9 remembers it): about a
-/// seventh of a page's server time here (PERFORMANCE.md). Its HTML depends only on the
-/// options and the page's CSP nonce, so the component is rendered once with a
-/// placeholder nonce, and each page fills in its own. A unit test holds the result to
-/// Leptos' own HTML. Renders Leptos' component as is when the options differ from the
-/// first page's (tests that start several servers in one process) or the nonce is not one
-/// Leptos made. Not for an app that splits its WASM (`#[lazy]`): Leptos' component also
-/// provides the split manifest for preloading, which this does not.
+/// seventh of a page's server time here (PERFORMANCE.md, "A seventh look"). Its HTML
+/// depends only on the options, the hash file and the page's CSP nonce, so the component
+/// is rendered once with a placeholder nonce, and each page fills in its own. Unit tests
+/// hold the result to Leptos' own HTML, with and without hashes.
+///
+/// Renders Leptos' component as is (and reads the file) when the options differ from the
+/// first page's (tests that start several servers in one process), while the hash file is
+/// missing, or when the nonce is not one Leptos made. Not for an app that splits its WASM
+/// (`#[lazy]`): Leptos' component also provides the split manifest for preloading, which
+/// this does not.
 #[component]
 pub fn IslandScripts(options: LeptosOptions) -> impl IntoView {
     use leptos::either::Either;
@@ -54,15 +63,17 @@ pub fn IslandScripts(options: LeptosOptions) -> impl IntoView {
     use leptos::tachys::html::InertElement;
 
     static TEMPLATE: OnceLock<ScriptsTemplate> = OnceLock::new();
-    let template = TEMPLATE.get_or_init(|| ScriptsTemplate::render(&options));
-    match use_nonce() {
-        Some(nonce) if template.renders(&options) && is_leptos_nonce(&nonce) => {
+    let template = TEMPLATE.get().or_else(|| {
+        ScriptsTemplate::render(&options).map(|template| TEMPLATE.get_or_init(|| template))
+    });
+    match (template, use_nonce()) {
+        (Some(template), Some(nonce)) if template.renders(&options) && is_leptos_nonce(&nonce) => {
             // What Leptos' component does besides rendering: the islands are hydrated
             // on their own, not as part of the page.
             if let Some(shared) = Owner::current_shared_context() {
                 shared.set_is_hydrating(false);
             }
-            Either::Left(InertElement::new(template.pieces.join(&*nonce)))
+            Either::Left(InertElement::new(template.fill(&nonce)))
         }
         _ => Either::Right(view! { <HydrationScripts options islands=true/> }),
     }
@@ -74,21 +85,37 @@ struct ScriptsTemplate {
     pieces: Vec<String>,
 }
 
-/// Cannot occur in Leptos' script or in a file name (Leptos' nonces never contain `~`).
+/// Cannot occur in Leptos' script (Leptos' nonces never contain `~`); a template is not
+/// made for options that contain it.
 const NONCE_PLACEHOLDER: &str = "~nonce~";
 
 impl ScriptsTemplate {
-    fn render(options: &LeptosOptions) -> Self {
-        let owner = Owner::new();
-        let html = owner.with(|| {
+    /// Leptos' HTML for `options`, or `None` when it would not be the same for every page.
+    fn render(options: &LeptosOptions) -> Option<Self> {
+        let missing_hashes =
+            options.hash_files && !hash_file(options).is_some_and(|file| file.is_file());
+        let names = [
+            &options.output_name,
+            &options.site_pkg_dir,
+            &options.site_root,
+        ];
+        if missing_hashes || names.iter().any(|name| name.contains(NONCE_PLACEHOLDER)) {
+            return None;
+        }
+        let html = Owner::new().with(|| {
             provide_context(leptos::nonce::Nonce::from_value(NONCE_PLACEHOLDER));
             let options = options.clone();
             view! { <HydrationScripts options islands=true/> }.to_html()
         });
-        Self {
+        let pieces: Vec<String> = html.split(NONCE_PLACEHOLDER).map(String::from).collect();
+        (pieces.len() > 1).then(|| Self {
             options: options.clone(),
-            pieces: html.split(NONCE_PLACEHOLDER).map(String::from).collect(),
-        }
+            pieces,
+        })
+    }
+
+    fn fill(&self, nonce: &str) -> String {
+        self.pieces.join(nonce)
     }
 
     /// Whether the template is Leptos' output for `options`: only the fields the
@@ -116,30 +143,61 @@ mod tests {
     use super::*;
     use leptos::nonce::Nonce;
 
-    fn render_page_head(nonce: &str, view: impl FnOnce() -> AnyView) -> String {
+    const NONCES: [&str; 2] = ["Zm9vYmFyYmF6cXV4", "a-b_c0123456789xyzXYZ"];
+
+    fn render_with_nonce(nonce: &str, view: impl FnOnce() -> AnyView) -> String {
         Owner::new().with(|| {
             provide_context(Nonce::from_value(nonce));
             view().to_html()
         })
     }
 
+    fn leptos_scripts(options: &LeptosOptions, nonce: &str) -> String {
+        let options = options.clone();
+        render_with_nonce(nonce, || {
+            view! { <HydrationScripts options islands=true/> }.into_any()
+        })
+    }
+
+    fn options(hash_file: Option<&str>) -> LeptosOptions {
+        let builder = LeptosOptions::builder()
+            .output_name("starter")
+            .site_pkg_dir("pkg");
+        match hash_file {
+            Some(file) => builder.hash_files(true).hash_file(file.into()).build(),
+            None => builder.build(),
+        }
+    }
+
     #[test]
     fn island_scripts_are_leptos_hydration_scripts_with_each_pages_nonce() {
-        let options = LeptosOptions::builder()
-            .output_name("starter")
-            .site_pkg_dir("pkg")
-            .build();
-        for nonce in ["Zm9vYmFyYmF6cXV4", "a-b_c0123456789xyzXYZ"] {
-            let leptos = render_page_head(nonce, || {
-                let options = options.clone();
-                view! { <HydrationScripts options islands=true/> }.into_any()
-            });
-            let ours = render_page_head(nonce, || {
+        let options = options(None);
+        for nonce in NONCES {
+            let leptos = leptos_scripts(&options, nonce);
+            let ours = render_with_nonce(nonce, || {
                 let options = options.clone();
                 view! { <IslandScripts options/> }.into_any()
             });
             assert!(leptos.contains(nonce), "{leptos}");
             assert_eq!(ours, leptos);
         }
+    }
+
+    #[test]
+    fn the_template_names_the_hashed_files_as_leptos_does() {
+        let name = format!("island-scripts-test-{}.txt", std::process::id());
+        let hashed = options(Some(&name));
+        assert!(
+            ScriptsTemplate::render(&hashed).is_none(),
+            "no template while the hash file is missing"
+        );
+        let file = hash_file(&hashed).expect("the test binary's directory");
+        std::fs::write(&file, "js: jsHash123\nwasm: wasmHash456\ncss: cssHash789\n").unwrap();
+        let template = ScriptsTemplate::render(&hashed);
+        let leptos = leptos_scripts(&hashed, NONCES[0]);
+        std::fs::remove_file(&file).unwrap();
+        assert!(leptos.contains("starter.jsHash123.js"), "{leptos}");
+        assert!(leptos.contains("starter.wasmHash456.wasm"), "{leptos}");
+        assert_eq!(template.expect("a template").fill(NONCES[0]), leptos);
     }
 }

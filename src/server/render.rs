@@ -5,9 +5,10 @@
 //! also waits for the whole page, then sends it as a stream anyway: boxed streams, the
 //! chunks joined and split again, the reactive owner dropped by a last empty chunk, the
 //! body in chunked encoding. This handler renders the same way, with the contexts
-//! leptos_axum provides, and answers with one body and its `Content-Length`: pages +8 %
-//! (PERFORMANCE.md). leptos_axum still routes the pages (`leptos_routes_with_handler`),
-//! serves the server functions and the fallback.
+//! leptos_axum provides, and answers with one body and its `Content-Length` (which the
+//! compression layer then streams compressed to clients that accept it): pages +8 %
+//! uncompressed (PERFORMANCE.md, "A seventh look"). leptos_axum still routes the pages
+//! (`leptos_routes_with_handler`), serves the server functions and the fallback.
 //!
 //! Not provided, because this app does not use them: Leptos' `#[lazy]` preloading and the
 //! islands router. A fork that turns either on goes back to `.leptos_routes(…)`.
@@ -34,7 +35,7 @@ use std::sync::{Arc, PoisonError};
 
 /// Renders the app's page for `request`.
 pub async fn render_page(State(state): State<AppState>, request: Request) -> Response {
-    let (parts, _body) = request.into_parts();
+    let (parts, _) = request.into_parts();
     // leptos_router reads the request's URL against a placeholder origin, as in
     // leptos_axum.
     let url = format!(
@@ -45,7 +46,12 @@ pub async fn render_page(State(state): State<AppState>, request: Request) -> Res
     let response_options = ResponseOptions::default();
     let (meta, meta_output) = ServerMetaContext::new();
     let shared: Arc<dyn SharedContext + Send + Sync> = Arc::new(SsrSharedContext::new());
-    let owner = RenderOwner(Some(Owner::new_root(Some(Arc::clone(&shared)))));
+    let owner = Owner::new_root(Some(Arc::clone(&shared)));
+    // `new_root` also makes the page's owner this thread's current one, where the next
+    // request polled on this thread (a server function) would become its child: the page
+    // sets it only while it renders (`with`, `Sandboxed`).
+    owner.clone().unset();
+    let owner = RenderOwner(Some(owner));
 
     let (html, nonce) = owner.with({
         let response_options = response_options.clone();
@@ -104,9 +110,9 @@ pub async fn render_page(State(state): State<AppState>, request: Request) -> Res
     response
 }
 
-/// The page's reactive owner, cleaned up when the page is rendered or when the request
-/// is dropped part way (the person closed the tab): its signals and contexts do not
-/// outlive the request either way.
+/// The page's reactive owner, cleaned up (its cleanups run, its reactive nodes are
+/// dropped) when the page is rendered or when the request is dropped part way (the person
+/// closed the tab), as leptos_axum's last chunk does for a stream sent whole.
 struct RenderOwner(Option<Owner>);
 
 impl RenderOwner {

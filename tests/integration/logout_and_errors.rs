@@ -146,7 +146,8 @@ async fn head_answers_carry_the_headers_of_get() {
 }
 
 /// Pages are rendered whole before they are sent (so they work without JavaScript), and
-/// sent so: with their length, not in chunked encoding (`src/server/render.rs`).
+/// sent so: with their length, not in chunked encoding (`src/server/render.rs`), with
+/// the `<title>` leptos_meta injects and what the page's `<Suspense>` waited for.
 #[tokio::test]
 async fn pages_are_sent_whole_with_their_length() {
     let app = spawn_app(300).await;
@@ -156,7 +157,14 @@ async fn pages_are_sent_whole_with_their_length() {
     let profile = browser
         .get(&app.url.join("/dashboard/profile").unwrap())
         .await;
-    for (page, response) in [("/", signed_out), ("/dashboard/profile", profile)] {
+    let account = browser
+        .get(&app.url.join("/dashboard/account").unwrap())
+        .await;
+    for (page, response, content) in [
+        ("/", signed_out, "Log in"),
+        ("/dashboard/profile", profile, "ada@example.com"),
+        ("/dashboard/account", account, "data-testid=\"api-subject\""),
+    ] {
         assert_eq!(response.status(), 200, "{page}");
         assert_eq!(response.headers().get("transfer-encoding"), None, "{page}");
         let length: usize = response
@@ -169,7 +177,12 @@ async fn pages_are_sent_whole_with_their_length() {
             .unwrap();
         let body = response.text().await.unwrap();
         assert_eq!(body.len(), length, "{page}");
-        assert!(body.trim_end().ends_with("</script>"), "{page}: {body}");
+        assert!(
+            body.contains("<title>Scalekit + Leptos starter</title>"),
+            "{page}: {body}"
+        );
+        assert!(body.contains(content), "{page}: {body}");
+        assert!(!body.contains("Asking your API"), "{page}: {body}");
     }
 }
 

@@ -96,7 +96,7 @@ run() { # name, url, key (for rps_KEY), extra headers…
   requests=$(printf '%s\n' "$out" | awk '/requests in/ {print $1}')
   # wrk shares the cores with the server, so req/s mixes both; this is the server's alone.
   cpu=$(awk -v t=$((after - before)) -v hz="$ticks_per_second" -v n="${requests:-0}" \
-    'BEGIN {printf "%.1f", (n > 0) ? t / hz * 1e6 / n : 0}')
+    'BEGIN {if (n > 0) printf "%.1f", t / hz * 1e6 / n; else printf "n/a"}')
   printf '  %-22s %10s req/s   p50 %-8s p99 %-8s non-2xx %-3s server CPU %s us/request\n' \
     "$name" "$rps" "$p50" "$p99" "${errors:-0}" "$cpu"
   eval "rps_$key=$rps"
@@ -109,7 +109,11 @@ run "floor (bare Leptos)" "$APP/__bench/floor" floor
 run "/ (SSR, signed out)" "$APP/" home
 run "/dashboard/profile" "$APP/dashboard/profile" profile "Cookie: $cookie"
 # What a browser's page view costs: the same page, compressed as browsers accept it
-# (brotli at tower-http's default quality, 4). Not part of the budget's ratio.
+# (brotli, at the compression layer's level: src/server/router.rs). Not part of the
+# budget's ratio.
+encoding=$(curl -fsS -o /dev/null -D - -H "Cookie: $cookie" -H 'Accept-Encoding: br' "$APP/dashboard/profile" \
+  | tr -d '\r' | awk -F': ' 'tolower($1)=="content-encoding"{print $2}')
+[ "$encoding" = br ] || { echo "the profile was not sent with brotli (content-encoding: ${encoding:-none})"; exit 1; }
 run "  ... as brotli" "$APP/dashboard/profile" profile_br "Cookie: $cookie" "Accept-Encoding: br"
 run "$css" "$APP$css" asset "Accept-Encoding: br"
 # A missing or zero figure gives 0, never a ratio that passes.

@@ -37,6 +37,12 @@ work=$(mktemp -d)
 trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 rss() { awk '/VmRSS/ {printf "%.1f MiB", $2 / 1024}' "/proc/$1/status"; }
+# The Content-Encoding a GET of URL is answered with, asking for brotli (extra curl
+# arguments, such as a cookie header, after the URL).
+content_encoding() {
+  curl -fsS -H 'Accept-Encoding: br' -o /dev/null -D - "${@:2}" "$1" \
+    | tr -d '\r' | awk -F': ' 'tolower($1)=="content-encoding"{print $2}'
+}
 
 # --- start to ready -------------------------------------------------------------------
 started=$(date +%s%N)
@@ -65,7 +71,7 @@ curl -fsS "$APP/" -o "$work/home.html"
 for asset in $(grep -o '/pkg/[^"]*' "$work/home.html" | sort -u); do
   # The hydration script names the .wasm file itself; the preload link names it too.
   bytes=$(curl -fsS -H 'Accept-Encoding: br' -o /dev/null -w '%{size_download}' "$APP$asset")
-  enc=$(curl -fsS -H 'Accept-Encoding: br' -o /dev/null -D - "$APP$asset" | tr -d '\r' | awk -F': ' 'tolower($1)=="content-encoding"{print $2}')
+  enc=$(content_encoding "$APP$asset")
   printf '  %-58s %8d %s\n' "$asset" "$bytes" "${enc:-identity}"
   total=$((total + bytes))
 done
@@ -111,8 +117,7 @@ run "/dashboard/profile" "$APP/dashboard/profile" profile "Cookie: $cookie"
 # What a browser's page view costs: the same page, compressed as browsers accept it
 # (brotli, at the compression layer's level: src/server/router.rs). Not part of the
 # budget's ratio.
-encoding=$(curl -fsS -o /dev/null -D - -H "Cookie: $cookie" -H 'Accept-Encoding: br' "$APP/dashboard/profile" \
-  | tr -d '\r' | awk -F': ' 'tolower($1)=="content-encoding"{print $2}')
+encoding=$(content_encoding "$APP/dashboard/profile" -H "Cookie: $cookie")
 [ "$encoding" = br ] || { echo "the profile was not sent with brotli (content-encoding: ${encoding:-none})"; exit 1; }
 run "  ... as brotli" "$APP/dashboard/profile" profile_br "Cookie: $cookie" "Accept-Encoding: br"
 run "$css" "$APP$css" asset "Accept-Encoding: br"

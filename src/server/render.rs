@@ -31,7 +31,10 @@ use leptos::{
 use leptos_axum::ResponseOptions;
 use leptos_meta::ServerMetaContext;
 use leptos_router::{components::provide_server_redirect, location::RequestUrl};
-use std::sync::{Arc, PoisonError};
+use std::{
+    fmt::Write as _,
+    sync::{Arc, PoisonError},
+};
 
 /// Renders the app's page for `request`.
 pub async fn render_page(State(state): State<AppState>, request: Request) -> Response {
@@ -80,7 +83,8 @@ pub async fn render_page(State(state): State<AppState>, request: Request) -> Res
             .map(|nonce| format!(" nonce=\"{nonce}\""))
             .unwrap_or_default();
         for script in Sandboxed::new(data.collect::<Vec<String>>()).await {
-            page.push_str(&format!("<script{nonce}>{script}</script>"));
+            // Writing to a `String` cannot fail.
+            let _ = write!(page, "<script{nonce}>{script}</script>");
         }
     }
     // The `<title>` and other `leptos_meta` tags the components asked for, into `<head>`.

@@ -17,7 +17,6 @@ use crate::{
     response_headers::response_headers,
 };
 use axum::{middleware::from_fn_with_state, Router};
-use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_cookies::CookieManagerLayer;
 
@@ -28,15 +27,13 @@ pub fn router(state: AppState) -> Router {
     let pkg_dir = format!("/{}", state.leptos.site_pkg_dir);
     let pkg_files = format!("{}/{}", state.leptos.site_root, state.leptos.site_pkg_dir);
     #[cfg(feature = "bench-floor")]
-    let floor_options = LeptosOptions::clone(&state.leptos);
-    // Server functions (leptos_axum registers them with an empty page list) and the
-    // pages, rendered by our handler (`render.rs`). Both provide the state itself as
-    // context (`expect_context::<AppState>()`): no further context to add.
+    let floor_options = leptos::config::LeptosOptions::clone(&state.leptos);
+    // Server functions (leptos_axum registers them; with no pages listed, its page
+    // renderer is never called) and the pages, rendered by our handler (`render.rs`).
+    // Both provide the state itself as context (`expect_context::<AppState>()`): no
+    // further context to add.
     let mut router = Router::new()
-        .leptos_routes(&state, Vec::new(), {
-            let options = state.leptos.clone();
-            move || shell(LeptosOptions::clone(&options))
-        })
+        .leptos_routes(&state, Vec::new(), || ())
         .leptos_routes_with_handler(route_list(), super::render::render_page)
         .merge(handlers::routes(&state.auth.settings.callback_path))
         .merge(crate::api::routes())
